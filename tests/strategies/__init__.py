@@ -1,0 +1,1 @@
+"""Hypothesis strategies shared by the tests, one module per area (money, tariffs, quotas, ...)."""
