@@ -43,7 +43,7 @@ def minor_units(currency: str) -> int:
 
 
 def _to_decimal(amount: object) -> Decimal:
-    if isinstance(amount, bool) or isinstance(amount, float):
+    if isinstance(amount, bool | float):
         raise InvalidType(
             f"amount must be str, int or Decimal, not {type(amount).__name__} {amount!r}: "
             "floats cannot hold money exactly; write Money('19.90', 'RUB')"
@@ -70,7 +70,9 @@ def _check_currency(currency: object) -> str:
     if not isinstance(currency, str):
         raise InvalidType(f"currency must be an ISO 4217 code such as 'RUB', got {currency!r}")
     if not _CODE.fullmatch(currency):
-        raise UnknownCode(f"currency {currency!r} is not an ISO 4217 code (three capital letters, e.g. 'RUB')")
+        raise UnknownCode(
+            f"currency {currency!r} is not an ISO 4217 code (three capital letters, e.g. 'RUB')"
+        )
     minor_units(currency)
     return currency
 
