@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import InvalidInput, InvalidType, NaiveDatetime
 
-__all__ = ["DEFAULT_TZ", "require_aware", "to_utc", "zone"]
+__all__ = ["DEFAULT_TZ", "require_aware", "to_utc", "utc_field", "zone"]
 
 DEFAULT_TZ = "Europe/Moscow"
 
@@ -47,3 +48,15 @@ def zone(key: object, name: str = "tz") -> ZoneInfo:
         raise InvalidInput(
             f"{name} {key!r} is not a known IANA time zone; use a name such as 'Europe/Moscow'"
         ) from exc
+
+
+def utc_field(name: str) -> Callable[[object], datetime]:
+    """An attrs converter: refuse a naive or non-datetime value, store the instant in UTC.
+
+    Bind it to a module-level name (``_at = utc_field("at")``) so mypy's attrs plugin can type it.
+    """
+
+    def convert(value: object) -> datetime:
+        return require_aware(value, name).astimezone(UTC)
+
+    return convert

@@ -15,7 +15,7 @@ import re
 import tomllib
 from calendar import monthrange
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 from dateutil.relativedelta import relativedelta
 
-from ._time import DEFAULT_TZ, require_aware, to_utc, zone
+from ._time import DEFAULT_TZ, require_aware, utc_field, zone
 from .errors import (
     CatalogError,
     CurrencyMismatch,
@@ -90,6 +90,10 @@ def _check_months(months: object) -> int:
     return months
 
 
+def _utc_paid_until(value: object) -> datetime:
+    return utc_field("paid_until")(value)
+
+
 @attrs.frozen
 class Limits:
     """What a tariff allows: users, disk in MB (1 MB = 1,048,576 bytes), mail recipients in any 24 hours,
@@ -128,11 +132,6 @@ def _tariff_code(value: object) -> str:
 
 def _configuration_code(value: object) -> str:
     return _check_code(value, "configuration code")
-
-
-def _paid_until(value: object) -> datetime:
-    # Stored in UTC: aware datetimes sharing one tzinfo compare by wall time in Python, not as instants.
-    return to_utc(require_aware(value, "paid_until"), "paid_until")
 
 
 @attrs.frozen
@@ -467,19 +466,36 @@ class TariffCatalog:
 def _add_months(moment: datetime, months: int, anchor_day: int) -> datetime:
     """``moment`` plus calendar months on its own zone's calendar, landing on the anchor day when the
     month has it and on the month's last day otherwise (Jan 31 -> Feb 28 -> Mar 31)."""
-    shifted = moment + relativedelta(months=months)
+    try:
+        shifted = moment + relativedelta(months=months)
+    except (OverflowError, ValueError):
+        raise InvalidInput("the paid term would end beyond the calendar's range (year 9999)") from None
     day = min(anchor_day, monthrange(shifted.year, shifted.month)[1])
     # A wall time in a DST gap maps to an instant with the offset in force before the gap (fold=0);
     # the Lease stores that instant in UTC.
     return shifted.replace(day=day)
 
 
-def _floor_seconds(delta: timedelta, numerator: Decimal, denominator: Decimal) -> timedelta:
-    micro = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    # floor(micro * num / den / 1e6) in exact integer arithmetic on Decimal's exact digits
-    scaled = Decimal(micro) * numerator / denominator
-    seconds = int((scaled / 1_000_000).to_integral_value(rounding="ROUND_FLOOR"))
-    return timedelta(seconds=seconds)
+_HORIZON = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _after(start: datetime, seconds: int) -> datetime:
+    """``start`` plus whole seconds, refusing a term that would end beyond the year 9000 (which only an
+    absurd price ratio can produce)."""
+    if seconds >= (_HORIZON - start).total_seconds():
+        raise InvalidInput(
+            "the paid term would end after the year 9000; the price ratio of these tariffs is unreasonable"
+        )
+    return start + timedelta(seconds=seconds)
+
+
+def _floor_seconds(delta: timedelta, numerator: Decimal, denominator: Decimal) -> int:
+    """floor(delta x numerator / denominator) in whole seconds, in exact integer arithmetic (Decimal
+    division would round to the context's 28 digits first)."""
+    micro = delta // timedelta(microseconds=1)
+    n1, d1 = numerator.as_integer_ratio()
+    n2, d2 = denominator.as_integer_ratio()
+    return (micro * n1 * d2) // (d1 * n2 * 1_000_000)
 
 
 @attrs.frozen
@@ -526,7 +542,8 @@ class Lease:
     """
 
     tariff: Tariff = attrs.field()
-    paid_until: datetime = attrs.field(converter=_paid_until)
+    # Stored in UTC: aware datetimes sharing one tzinfo compare by wall time in Python, not as instants.
+    paid_until: datetime = attrs.field(converter=_utc_paid_until)
     tz: str = attrs.field(default=DEFAULT_TZ, validator=_check_tz)
     anchor_day: int | None = attrs.field(default=None, validator=_check_anchor)
 
@@ -596,7 +613,7 @@ class Lease:
         bought = Lease(paid_tariff, start, self.tz, self.anchor_day if start == self.paid_until else None)
         span = bought.extend(months, start).paid_until - start
         gained = _floor_seconds(span, paid_tariff.monthly_price.amount, self.tariff.monthly_price.amount)
-        return Lease(self.tariff, start + gained, self.tz, None)
+        return Lease(self.tariff, _after(start, gained), self.tz, None)
 
     # -- tariff change ----------------------------------------------------------------------------------
     def change_tariff(self, other: Tariff, at: datetime, usage: Any = None) -> TariffChange:
@@ -637,7 +654,7 @@ class Lease:
             else:
                 remaining = self.paid_until - at
                 scaled = _floor_seconds(remaining, old.monthly_price.amount, other.monthly_price.amount)
-                new = Lease(other, at + scaled, self.tz, None)
+                new = Lease(other, _after(at, scaled), self.tz, None)
         return TariffChange(
             previous=self,
             lease=new,
