@@ -1,0 +1,302 @@
+"""The personal account page as text, in Russian (``ru_RU``, the default) or English (``en``).
+
+All formatting for people happens here, with babel: money («1 990,00 ₽»), dates and times in the account's
+zone with the zone named («по МСК»), numbers, and plural forms («5 пользователей из 10», «1 пользователь»).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Final
+
+from ._time import zone
+from .errors import InvalidInput
+from .money import Money
+from .overview import LeaseStatus, Overview, UsageView
+
+__all__ = ["LOCALES", "format_money", "plural", "render_page"]
+
+LOCALES: Final = {"ru": "ru_RU", "en": "en"}
+MB: Final = 1_048_576
+_BAR = 20
+
+# Word forms per CLDR plural category (babel tells the category of a number in a locale).
+_WORDS: Final[dict[str, dict[str, dict[str, str]]]] = {
+    "ru": {
+        "user": {
+            "one": "пользователь",
+            "few": "пользователя",
+            "many": "пользователей",
+            "other": "пользователя",
+        },
+        "day": {"one": "день", "few": "дня", "many": "дней", "other": "дня"},
+        "recipient": {"one": "адресат", "few": "адресата", "many": "адресатов", "other": "адресата"},
+        "account": {"one": "аккаунт", "few": "аккаунта", "many": "аккаунтов", "other": "аккаунта"},
+        "minute": {"one": "минута", "few": "минуты", "many": "минут", "other": "минуты"},
+    },
+    "en": {
+        "user": {"one": "user", "other": "users"},
+        "day": {"one": "day", "other": "days"},
+        "recipient": {"one": "recipient", "other": "recipients"},
+        "account": {"one": "account", "other": "accounts"},
+        "minute": {"one": "minute", "other": "minutes"},
+    },
+}
+
+_TEXT: Final[dict[str, dict[str, str]]] = {
+    "ru": {
+        "title": "Личный кабинет",
+        "configuration": "Конфигурация",
+        "tariff": "Тарифный план",
+        "per_month": "в месяц",
+        "expires": "Истекает срок пользования",
+        "never": "бессрочно",
+        "left": "осталось",
+        "extend": "«Продлить срок»: выставить счёт или оплатить онлайн",
+        "status.active": "активен",
+        "status.ending_soon": "скоро заканчивается",
+        "status.expired": "срок истёк",
+        "status.free": "бесплатный тариф",
+        "users": "Создано пользователей",
+        "of": "из",
+        "disk": "Использовано места, Мб",
+        "load": "Коэффициент нагрузки",
+        "level.normal": "норма",
+        "level.high": "высокая",
+        "level.overload": "перегрузка",
+        "mail": "Адресатов за 24 часа",
+        "contacts": "Контактные данные",
+        "channel": "способ связи",
+        "channel.email": "электронная почта",
+        "channel.phone": "телефон",
+        "channel.messenger": "мессенджер",
+        "manager": "Персональный менеджер",
+        "not_set": "не указаны",
+        "auto_update": "Автообновление",
+        "yes": "Да",
+        "no": "Нет",
+        "backup": "Период создания бэкапа",
+        "next_backup": "следующий",
+        "estimate": "оценка длительности",
+        "too_short": "окно короче оценки длительности бэкапа",
+        "ftp": "Доступ к бэкапам (FTP)",
+        "ftp.on": "включён",
+        "ftp.off": "выключен",
+        "ftp.required": "бэкап больше 700 Мб: скачать можно только по FTP",
+        "forwarding": "Пересылка входящих",
+        "none": "нет",
+        "system_domain": "Системный домен",
+        "master_domain": "Мастер домен",
+        "own_domain": "Свой домен",
+        "domain.pending": "ожидает подтверждения в DNS",
+        "domain.active": "подключён",
+        "domain.inactive": "отключён",
+        "referral": "Система рекомендаций",
+        "bonus": "бонусы",
+        "update": "Обновление",
+        "version": "версия",
+        "revision": "ревизия",
+        "update_available": "доступно обновление",
+        "latest": "установлена последняя ревизия",
+        "tz.moscow": "по МСК",
+    },
+    "en": {
+        "title": "Personal account",
+        "configuration": "Configuration",
+        "tariff": "Tariff plan",
+        "per_month": "per month",
+        "expires": "Paid until",
+        "never": "no end date",
+        "left": "left",
+        "extend": "«Extend»: issue an invoice or pay online",
+        "status.active": "active",
+        "status.ending_soon": "ending soon",
+        "status.expired": "expired",
+        "status.free": "free tariff",
+        "users": "Users created",
+        "of": "of",
+        "disk": "Disk used, MB",
+        "load": "Load factor",
+        "level.normal": "normal",
+        "level.high": "high",
+        "level.overload": "overload",
+        "mail": "Mail recipients in 24 hours",
+        "contacts": "Contact details",
+        "channel": "preferred channel",
+        "channel.email": "e-mail",
+        "channel.phone": "phone",
+        "channel.messenger": "messenger",
+        "manager": "Personal manager",
+        "not_set": "not set",
+        "auto_update": "Automatic update",
+        "yes": "Yes",
+        "no": "No",
+        "backup": "Backup window",
+        "next_backup": "next",
+        "estimate": "estimated duration",
+        "too_short": "the window is shorter than the estimated backup time",
+        "ftp": "Backup access (FTP)",
+        "ftp.on": "on",
+        "ftp.off": "off",
+        "ftp.required": "backup over 700 MB: downloadable by FTP only",
+        "forwarding": "Incoming mail forwarding",
+        "none": "none",
+        "system_domain": "System domain",
+        "master_domain": "Master domain",
+        "own_domain": "Own domain",
+        "domain.pending": "awaiting DNS verification",
+        "domain.active": "active",
+        "domain.inactive": "deactivated",
+        "referral": "Referral program",
+        "bonus": "bonus credit",
+        "update": "Update",
+        "version": "version",
+        "revision": "revision",
+        "update_available": "update available",
+        "latest": "latest revision installed",
+        "tz.moscow": "Moscow time",
+    },
+}
+
+
+def _lang(locale: str) -> str:
+    if locale not in LOCALES:
+        raise InvalidInput(f"locale {locale!r} is not supported; use one of: {', '.join(LOCALES)}")
+    return locale
+
+
+def plural(n: int, word: str, locale: str = "ru") -> str:
+    """``n`` and the word in the plural form CLDR gives for ``n`` («5 пользователей», «1 пользователь»)."""
+    from babel import Locale
+    from babel.numbers import format_decimal
+
+    lang = _lang(locale)
+    form = Locale.parse(LOCALES[lang]).plural_form(n)
+    forms = _WORDS[lang][word]
+    return f"{format_decimal(n, locale=LOCALES[lang])} {forms.get(form, forms['other'])}"
+
+
+def format_money(money: Money, locale: str = "ru") -> str:
+    """«1 990,00 ₽» in Russian, «RUB 1,990.00» in English (babel, CLDR patterns)."""
+    from babel.numbers import format_currency
+
+    lang = _lang(locale)
+    return str(format_currency(money.amount, money.currency, locale=LOCALES[lang]))
+
+
+def _number(n: int | Decimal, locale: str, fmt: str | None = None) -> str:
+    from babel.numbers import format_decimal
+
+    return str(format_decimal(n, format=fmt, locale=LOCALES[locale]))
+
+
+def _zone_label(tz: str, locale: str) -> str:
+    if tz == "Europe/Moscow":
+        return _TEXT[locale]["tz.moscow"]
+    from babel.dates import get_timezone_name
+
+    return f"({get_timezone_name(zone(tz), locale=LOCALES[locale])})"
+
+
+def _when(moment: datetime, tz: str, locale: str) -> str:
+    from babel.dates import format_datetime
+
+    text = format_datetime(moment, "d MMMM y, HH:mm", tzinfo=zone(tz), locale=LOCALES[locale])
+    return f"{text} {_zone_label(tz, locale)}"
+
+
+def _bar(view: UsageView) -> str:
+    share = min(view.share, Decimal(1))
+    filled = int((share * _BAR).to_integral_value(rounding=ROUND_HALF_UP))
+    pct = int((view.share * 100).to_integral_value(rounding=ROUND_HALF_UP))
+    return f"[{'█' * filled}{'░' * (_BAR - filled)}] {pct} %"
+
+
+def _mb(n_bytes: int) -> int:
+    return -(-n_bytes // MB)
+
+
+def render_page(ov: Overview, locale: str = "ru") -> str:
+    """The whole personal account page as lines of text."""
+    lang = _lang(locale)
+    t = _TEXT[lang]
+    of = t["of"]
+    lines = [f"{t['title']} — {ov.name}", "=" * (len(t["title"]) + 3 + len(ov.name))]
+    lines.append(f"{t['configuration']}: {ov.configuration_title}")
+    mark = " [Ru]" if ov.ru_mark else ""
+    lines.append(
+        f"{t['tariff']}: {ov.tariff_title}{mark} — {format_money(ov.monthly_price, lang)} {t['per_month']}"
+    )
+    status = t[f"status.{ov.status.value}"]
+    if ov.paid_until is None:
+        lines.append(f"{t['expires']}: {t['never']} ({status})")
+    else:
+        left = ""
+        if ov.days_left is not None and ov.status is not LeaseStatus.EXPIRED:
+            left = f", {t['left']} {plural(ov.days_left, 'day', lang)}"
+        lines.append(f"{t['expires']}: {_when(ov.paid_until, ov.tz, lang)} ({status}{left})")
+        lines.append(f"  {t['extend']}")
+    lines.append(
+        f"{t['users']}: {plural(ov.users.used, 'user', lang)} {of} {_number(ov.users.limit, lang)}"
+        f"  {_bar(ov.users)}"
+    )
+    lines.append(
+        f"{t['disk']}: {_number(_mb(ov.disk_bytes.used), lang)} {of} "
+        f"{_number(_mb(ov.disk_bytes.limit), lang)}  {_bar(ov.disk_bytes)}"
+    )
+    lines.append(
+        f"{t['mail']}: {_number(ov.mail_24h.used, lang)} {of} "
+        f"{plural(ov.mail_24h.limit, 'recipient', lang)}  {_bar(ov.mail_24h)}"
+    )
+    lines.append(f"{t['load']}: {_number(ov.load_factor, lang, '0.00')} ({t['level.' + ov.load_level]})")
+
+    b = ov.backup
+    zone_label = _zone_label(b.tz, lang)
+    backup = f"{t['backup']} ({zone_label.strip('()')}): {b.window_start}–{b.window_end}"
+    if b.next_start is not None:
+        backup += f"; {t['next_backup']}: {_when(b.next_start, b.tz, lang)}"
+    backup += f"; {t['estimate']}: {plural(b.estimated_minutes, 'minute', lang)}"
+    lines.append(backup)
+    if not b.fits:
+        lines.append(f"  ! {t['too_short']}")
+    lines.append(f"{t['auto_update']}: {t['yes'] if b.auto_update else t['no']}")
+    ftp = f"{t['ftp']}: {t['ftp.on'] if b.ftp_enabled else t['ftp.off']}"
+    if b.ftp_required:
+        ftp += f" ({t['ftp.required']})"
+    lines.append(ftp)
+
+    lines.append(f"{t['forwarding']}: {', '.join(ov.forwarding) if ov.forwarding else t['none']}")
+    d = ov.domains
+    lines.append(f"{t['system_domain']}: {d.system_domain}")
+    lines.append(f"{t['master_domain']}: {d.master_domain}")
+    own = t["none"] if d.own_domain is None else f"{d.own_domain} ({t['domain.' + d.own_domain_status]})"
+    lines.append(f"{t['own_domain']}: {own}")
+
+    if ov.contacts is None:
+        lines.append(f"{t['contacts']}: {t['not_set']}")
+    else:
+        c = ov.contacts
+        lines.append(
+            f"{t['contacts']}: {c.name}, {c.email}, {c.phone_national}; "
+            f"{t['channel']}: {t['channel.' + c.channel]}"
+        )
+    if ov.manager is None:
+        lines.append(f"{t['manager']}: {t['not_set']}")
+    else:
+        m = ov.manager
+        lines.append(f"{t['manager']}: {m.name}, {m.email}, {m.phone_national}, {m.hours}")
+
+    r = ov.referral
+    lines.append(
+        f"{t['referral']}: {r.link}; {plural(r.referred_accounts, 'account', lang)}; "
+        f"{t['bonus']}: {format_money(r.bonus_credit, lang)}"
+    )
+    v = ov.version
+    upd = (
+        f"{t['update_available']}: {v.latest_version}, {t['revision']} {v.latest_revision}"
+        if v.update_available
+        else t["latest"]
+    )
+    lines.append(f"{t['update']}: {t['version']} {v.version}, {t['revision']} {v.revision} — {upd}")
+    return "\n".join(lines) + "\n"
