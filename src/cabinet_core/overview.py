@@ -81,6 +81,7 @@ class BackupView:
     ftp_required: bool
     ftp_enabled: bool
     last_backup_bytes: int
+    ftp_threshold_mb: int = 700
 
 
 @attrs.frozen

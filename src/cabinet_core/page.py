@@ -52,7 +52,7 @@ _TEXT: Final[dict[str, dict[str, str]]] = {
         "per_month": "в месяц",
         "expires": "Истекает срок пользования",
         "never": "бессрочно",
-        "left": "осталось",
+        "left": "осталось {n}",
         "extend": "«Продлить срок»: выставить счёт или оплатить онлайн",
         "status.active": "активен",
         "status.ending_soon": "скоро заканчивается",
@@ -83,7 +83,7 @@ _TEXT: Final[dict[str, dict[str, str]]] = {
         "ftp": "Доступ к бэкапам (FTP)",
         "ftp.on": "включён",
         "ftp.off": "выключен",
-        "ftp.required": "бэкап больше 700 Мб: скачать можно только по FTP",
+        "ftp.required": "бэкап больше {mb} Мб: скачать можно только по FTP",
         "forwarding": "Пересылка входящих",
         "none": "нет",
         "system_domain": "Системный домен",
@@ -108,7 +108,7 @@ _TEXT: Final[dict[str, dict[str, str]]] = {
         "per_month": "per month",
         "expires": "Paid until",
         "never": "no end date",
-        "left": "left",
+        "left": "{n} left",
         "extend": "«Extend»: issue an invoice or pay online",
         "status.active": "active",
         "status.ending_soon": "ending soon",
@@ -139,7 +139,7 @@ _TEXT: Final[dict[str, dict[str, str]]] = {
         "ftp": "Backup access (FTP)",
         "ftp.on": "on",
         "ftp.off": "off",
-        "ftp.required": "backup over 700 MB: downloadable by FTP only",
+        "ftp.required": "backup over {mb} MB: downloadable by FTP only",
         "forwarding": "Incoming mail forwarding",
         "none": "none",
         "system_domain": "System domain",
@@ -234,7 +234,7 @@ def render_page(ov: Overview, locale: str = "ru") -> str:
     else:
         left = ""
         if ov.days_left is not None and ov.status is not LeaseStatus.EXPIRED:
-            left = f", {t['left']} {plural(ov.days_left, 'day', lang)}"
+            left = ", " + t["left"].format(n=plural(ov.days_left, "day", lang))
         lines.append(f"{t['expires']}: {_when(ov.paid_until, ov.tz, lang)} ({status}{left})")
         lines.append(f"  {t['extend']}")
     lines.append(
@@ -263,7 +263,7 @@ def render_page(ov: Overview, locale: str = "ru") -> str:
     lines.append(f"{t['auto_update']}: {t['yes'] if b.auto_update else t['no']}")
     ftp = f"{t['ftp']}: {t['ftp.on'] if b.ftp_enabled else t['ftp.off']}"
     if b.ftp_required:
-        ftp += f" ({t['ftp.required']})"
+        ftp += " (" + t["ftp.required"].format(mb=_number(b.ftp_threshold_mb, lang)) + ")"
     lines.append(ftp)
 
     lines.append(f"{t['forwarding']}: {', '.join(ov.forwarding) if ov.forwarding else t['none']}")
