@@ -17,7 +17,13 @@ from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
 from .errors import InvalidInput, InvalidType
 
-__all__ = ["DEFAULT_MAX_FORWARDING", "ForwardingProblem", "ForwardingRejected", "parse_forwarding"]
+__all__ = [
+    "DEFAULT_MAX_FORWARDING",
+    "ForwardingProblem",
+    "ForwardingRejected",
+    "parse_forwarding",
+    "validate_address",
+]
 
 DEFAULT_MAX_FORWARDING: Final = 10
 # A pasted list longer than this is not a forwarding list; refusing it early keeps a hostile request cheap.
@@ -55,7 +61,11 @@ class ForwardingRejected(InvalidInput):
         self.max_count = max_count
 
 
-def _validate(address: str, *, deliverable: bool) -> ValidatedEmail:
+def validate_address(address: str, *, deliverable: bool = True) -> ValidatedEmail:
+    """email-validator with this library's rules: no network, no quoted local parts, IP literals or names.
+
+    Raises ``EmailNotValidError``; callers turn it into their own :class:`InvalidInput`.
+    """
     # Every option is passed explicitly: email-validator reads module-level defaults a host may have changed,
     # and our rules must not move with them. No network: check_deliverability=False.
     return validate_email(
@@ -110,7 +120,7 @@ def parse_forwarding(text: str, own_mailbox: str, max_count: int = DEFAULT_MAX_F
     try:
         # The own mailbox lives on the provider's own domain, which may well be a reserved name
         # (mail.example, cabinet.local): only its syntax is checked.
-        own = _own_key(_validate(own_mailbox, deliverable=False))
+        own = _own_key(validate_address(own_mailbox, deliverable=False))
     except EmailNotValidError as exc:
         raise InvalidInput(f"own_mailbox {own_mailbox!r} is not an e-mail address: {exc}") from None
 
@@ -129,7 +139,7 @@ def parse_forwarding(text: str, own_mailbox: str, max_count: int = DEFAULT_MAX_F
     result: list[str] = []
     for position, entry in enumerate((e for e in entries if e), start=1):
         try:
-            valid = _validate(entry, deliverable=True)
+            valid = validate_address(entry, deliverable=True)
         except EmailNotValidError as exc:
             problems.append(ForwardingProblem(position, entry, _reason(entry, exc)))
             continue
