@@ -87,7 +87,7 @@ def _reason(entry: str, exc: EmailNotValidError) -> str:
     angle = _ANGLE.search(entry)
     if angle is not None:
         return f"write only the address, without a name or angle brackets: {angle.group(1).strip()!r}"
-    if any(c.isspace() for c in entry):
+    if '"' not in entry and any(c.isspace() for c in entry):
         return "an address cannot contain spaces; separate addresses with commas"
     return str(exc)
 
