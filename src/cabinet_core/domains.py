@@ -72,9 +72,11 @@ def _a_label(value: object, what: str = "domain") -> str:
     if len(text) > _MAX_INPUT:
         raise InvalidInput(f"{what} {text[:40]!r}... is {len(text)} characters long; at most 253 are allowed")
     if not text:
-        raise InvalidInput(f"{what} is empty; {_HINT}")
+        raise InvalidInput(f"{what} {value!r} is empty; {_HINT}")
     # One trailing dot is the root of the DNS tree ("example.ru." is "example.ru"); anything more is a typo.
     body = text[:-1] if text.endswith(".") else text
+    if body.endswith(".") or not body:
+        raise InvalidInput(f"{what} {text!r} has an empty part between dots (Empty Label); {_HINT}")
     for label in body.split("."):
         if label.isascii() and len(label) > 63:
             raise InvalidInput(
@@ -84,7 +86,13 @@ def _a_label(value: object, what: str = "domain") -> str:
     try:
         encoded = idna.encode(body, uts46=True, std3_rules=True, transitional=False).decode("ascii")
     except (idna.IDNAError, UnicodeError) as exc:
-        raise InvalidInput(f"{what} {text!r} is not a valid host name ({exc}); {_HINT}") from None
+        reason = str(exc)
+        # idna's two length messages do not say the limit, or that it counts the A-label form.
+        if reason == "Label too long":
+            reason = "a part between dots is too long: at most 63 characters in DNS (A-label) form"
+        elif reason == "Domain too long":
+            reason = "the name is too long: at most 253 characters in DNS (A-label) form"
+        raise InvalidInput(f"{what} {text!r} is not a valid host name ({reason}); {_HINT}") from None
     labels = encoded.split(".")
     if len(labels) < 2:
         raise InvalidInput(f"{what} {text!r} needs at least two parts, e.g. 'example.ru'")
@@ -249,6 +257,24 @@ def _check_token(instance: object, attribute: attrs.Attribute[str], value: objec
         raise InvalidInput(f"verification token {value!r} must be 22-128 URL-safe characters")
 
 
+def _status(value: object) -> DomainStatus:
+    if isinstance(value, DomainStatus):
+        return value
+    if isinstance(value, str) and value in DomainStatus.__members__.values():
+        return DomainStatus(value)
+    raise InvalidInput(f"domain status {value!r} is not one of: {', '.join(s.value for s in DomainStatus)}")
+
+
+def _method(value: object) -> VerificationMethod | None:
+    if value is None or isinstance(value, VerificationMethod):
+        return value
+    if isinstance(value, str) and value in VerificationMethod.__members__.values():
+        return VerificationMethod(value)
+    raise InvalidInput(
+        f"verification method {value!r} is not one of: {', '.join(m.value for m in VerificationMethod)}"
+    )
+
+
 def _optional_aware(value: object) -> datetime | None:
     return None if value is None else require_aware(value, "verified_at")
 
@@ -269,15 +295,13 @@ class OwnDomain:
 
     hostname: Hostname = attrs.field(converter=_as_hostname)
     token: str = attrs.field(validator=_check_token)
-    status: DomainStatus = attrs.field(default=DomainStatus.PENDING, converter=DomainStatus)
+    status: DomainStatus = attrs.field(default=DomainStatus.PENDING, converter=_status)
     verified_at: datetime | None = attrs.field(default=None, converter=_optional_aware)
-    method: VerificationMethod | None = attrs.field(default=None)
+    method: VerificationMethod | None = attrs.field(default=None, converter=_method)
 
     def __attrs_post_init__(self) -> None:
         if self.status is DomainStatus.ACTIVE and (self.verified_at is None or self.method is None):
             raise InvalidInput("an active own domain must record when and how it was verified")
-        if self.method is not None and not isinstance(self.method, VerificationMethod):
-            raise InvalidType(f"method must be a VerificationMethod, got {self.method!r}")
 
     @classmethod
     def request(
