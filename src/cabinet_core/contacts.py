@@ -150,8 +150,10 @@ class Phone:
         return str(phonenumbers.format_number(self._number(), phonenumbers.PhoneNumberFormat.INTERNATIONAL))
 
     def display(self, region: str = DEFAULT_REGION) -> str:
-        """National format for a reader in the number's own country, international format for anyone else."""
-        return self.national() if self.region == _check_region(region) else self.international()
+        """National format for a reader dialling within the number's country code (+7 covers Russia and
+        Kazakhstan alike), international format for anyone else."""
+        home = phonenumbers.country_code_for_region(_check_region(region))
+        return self.national() if self._number().country_code == home else self.international()
 
     def __str__(self) -> str:
         return self.e164
