@@ -9,6 +9,8 @@ from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
+from typing import Literal
 
 import attrs
 
@@ -18,12 +20,18 @@ from .tariffs import Limits
 
 __all__ = [
     "DAY_US",
+    "HIGH_FROM",
     "MB",
+    "OVERLOAD_FROM",
+    "LoadFactor",
+    "LoadMeter",
     "MailQuotaExceeded",
     "MailWindow",
     "Reservation",
     "Usage",
+    "check_disk",
     "check_downgrade",
+    "check_users",
     "format_mb",
 ]
 
@@ -58,6 +66,61 @@ def check_downgrade(usage: Usage, limits: Limits) -> tuple[str, ...]:
     if usage.disk_bytes > limits.disk_bytes:
         broken.append(f"disk {format_mb(usage.disk_bytes)} > {limits.disk_mb:,} MB")
     return tuple(broken)
+
+
+def _check_usage(usage: object, limits: object) -> tuple[Usage, Limits]:
+    if not isinstance(usage, Usage):
+        raise InvalidType(f"usage must be cabinet_core.quotas.Usage, got {usage!r}")
+    if not isinstance(limits, Limits):
+        raise InvalidType(f"limits must be cabinet_core.Limits, got {limits!r}")
+    return usage, limits
+
+
+def _amount(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidType(f"{name} must be a whole number, got {value!r}")
+    if value < 0:
+        raise InvalidInput(f"{name} must not be negative, got {value}")
+    return value
+
+
+def check_users(usage: Usage, limits: Limits, add: int = 1) -> None:
+    """Refuse creating ``add`` more users when the tariff's maximum would be exceeded.
+
+    Adding nothing is never refused, even on an account already over its limit (after a downgrade the
+    provider allowed); what exists is not this check's business, only what is asked for.
+    """
+    usage, limits = _check_usage(usage, limits)
+    add = _amount(add, "add")
+    if add and usage.users + add > limits.users:
+        users = "user" if add == 1 else "users"
+        raise QuotaExceeded(
+            f"cannot add {add} {users}: {usage.users} of {limits.users} users already created, "
+            f"and the tariff allows at most {limits.users}",
+            quota="users",
+            limit=limits.users,
+            used=usage.users,
+            requested=add,
+        )
+
+
+def check_disk(usage: Usage, limits: Limits, add_bytes: int) -> None:
+    """Refuse storing ``add_bytes`` more bytes when the tariff's disk would be exceeded.
+
+    The figures in the error are bytes; the message shows MB of 1,048,576 bytes, rounded up, as the page
+    does. Adding nothing is never refused.
+    """
+    usage, limits = _check_usage(usage, limits)
+    add_bytes = _amount(add_bytes, "add_bytes")
+    if add_bytes and usage.disk_bytes + add_bytes > limits.disk_bytes:
+        raise QuotaExceeded(
+            f"not enough disk space: {format_mb(add_bytes)} more asked, {format_mb(usage.disk_bytes)} of "
+            f"{limits.disk_mb:,} MB already used, and the tariff allows at most {limits.disk_mb:,} MB",
+            quota="disk",
+            limit=limits.disk_bytes,
+            used=usage.disk_bytes,
+            requested=add_bytes,
+        )
 
 
 # --- the rolling 24-hour mail window -------------------------------------------------------------------
@@ -407,3 +470,174 @@ class MailWindow:
             while pending and pending[0][0] == stamp:
                 free += pending.popleft()[1]
             now = stamp + DAY_US
+
+
+# --- the load factor ----------------------------------------------------------------------------------
+
+_LN2 = Decimal("0.6931471805599453094172321215")
+_CTX = Context(prec=28, rounding=ROUND_HALF_EVEN)
+_HOUR_US = 3_600_000_000
+_CENT = Decimal("0.01")
+HIGH_FROM = Decimal("1.00")  # the load factor shown from which the level is "high"
+OVERLOAD_FROM = Decimal("1.50")  # ... and from which it is "overload"
+
+
+def _non_negative_decimal(value: object, name: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise InvalidType(f"{name} must be an int or a Decimal (never a float), got {value!r}")
+    d = Decimal(value)
+    if not d.is_finite() or d < 0:
+        raise InvalidInput(f"{name} must be a finite number not below 0, got {value}")
+    return d
+
+
+def _factor_value(value: object) -> Decimal:
+    # Two decimals, half up, as shown on the page; the level is read from the value shown.
+    return _non_negative_decimal(value, "load factor").quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+@attrs.frozen
+class LoadFactor:
+    """The account's load relative to its tariff's norm (1.00 = at the norm), as the page shows it.
+
+    ``value`` is rounded to two decimals, half up. The level is read from the value shown, so the figure and
+    the word never disagree: ``normal`` below 1.00, ``high`` from 1.00 to below 1.50, ``overload`` from 1.50.
+    """
+
+    value: Decimal = attrs.field(converter=_factor_value)
+
+    @property
+    def level(self) -> Literal["normal", "high", "overload"]:
+        if self.value < HIGH_FROM:
+            return "normal"
+        if self.value < OVERLOAD_FROM:
+            return "high"
+        return "overload"
+
+    def __str__(self) -> str:
+        return f"{self.value} ({self.level})"
+
+
+def _half_life(instance: object, attribute: attrs.Attribute[timedelta], value: object) -> None:
+    if not isinstance(value, timedelta):
+        raise InvalidType(f"{attribute.name} must be a timedelta, got {value!r}")
+    if value <= timedelta(0):
+        raise InvalidInput(f"{attribute.name} must be positive, got {value}")
+
+
+def _stale_after(instance: object, attribute: attrs.Attribute[timedelta], value: object) -> None:
+    if not isinstance(value, timedelta):
+        raise InvalidType(f"{attribute.name} must be a timedelta, got {value!r}")
+    if value < timedelta(0):
+        raise InvalidInput(f"{attribute.name} must not be negative, got {value}")
+
+
+def _rate(value: object) -> Decimal:
+    return _non_negative_decimal(value, "rate")
+
+
+def _since(value: object) -> datetime | None:
+    return None if value is None else require_aware(value, "since").astimezone(UTC)
+
+
+def _decay(elapsed_us: int, half_life: timedelta) -> Decimal:
+    """2 ** (-elapsed / half_life): the weight left to what was measured ``elapsed`` ago."""
+    h = _us_of(half_life)
+    return _CTX.exp(_CTX.multiply(-_LN2, _CTX.divide(Decimal(elapsed_us), Decimal(h))))
+
+
+def _us_of(span: timedelta) -> int:
+    return (span.days * 86_400 + span.seconds) * 1_000_000 + span.microseconds
+
+
+@attrs.frozen
+class LoadMeter:
+    """The exponentially weighted rate of an account's resource use, fed by the host's samples.
+
+    A sample is ``(at, amount)``: the resource the account used (CPU seconds, say, in the units of the
+    tariff's ``load_norm``) since the previous sample. Between samples the use is taken as even, so the
+    interval ``dt`` ran at ``x = amount / dt`` per hour, and the rate is updated as
+
+        w = 2 ** (-dt / half_life);    rate' = w * rate + (1 - w) * x
+
+    which is the continuous exponentially weighted average of the use rate with half-life ``half_life``
+    (default one hour): use ``half_life`` ago weighs half as much as use now, whatever the sampling
+    interval. The load factor is ``rate / Limits.load_norm`` (see :class:`LoadFactor`).
+
+    The rate is read as of the last sample. If no sample has come for longer than ``stale_after`` (default
+    one hour), the time beyond that counts as idle and the rate decays by ``2 ** (-beyond / half_life)``:
+    a host that stops reporting an idle account does not leave it shown as loaded. A meter that was never
+    started (``since=None``) takes its first sample as the start: what that sample reports covers an
+    unknown span and is not counted. Start one with ``since=`` the account's opening to count it.
+    """
+
+    half_life: timedelta = attrs.field(default=timedelta(hours=1), validator=_half_life)
+    stale_after: timedelta = attrs.field(default=timedelta(hours=1), validator=_stale_after)
+    rate: Decimal = attrs.field(default=Decimal(0), converter=_rate)  # per hour, as of `since`
+    since: datetime | None = attrs.field(default=None, converter=_since)  # the last sample's instant
+
+    def __attrs_post_init__(self) -> None:
+        if self.since is None and self.rate:
+            raise InvalidInput(f"a rate of {self.rate} needs the instant it was measured at (since=)")
+
+    def record(self, amount: int | Decimal, at: datetime) -> LoadMeter:
+        """The meter after a sample: ``amount`` used since the previous sample, reported at ``at``."""
+        amount = _non_negative_decimal(amount, "amount")
+        now = _us(at)
+        if self.since is None:
+            return attrs.evolve(self, since=at)
+        elapsed = now - _us(self.since)
+        if elapsed <= 0:
+            raise InvalidInput(
+                f"samples must come in time order: {at.isoformat()} is not after the last sample, "
+                f"{self.since.isoformat()}"
+            )
+        w = _decay(elapsed, self.half_life)
+        x = _CTX.divide(amount * _HOUR_US, Decimal(elapsed))
+        return attrs.evolve(
+            self, rate=_CTX.add(_CTX.multiply(w, self.rate), _CTX.multiply(1 - w, x)), since=at
+        )
+
+    @classmethod
+    def from_samples(
+        cls,
+        samples: Iterable[tuple[datetime, int | Decimal]],
+        *,
+        since: datetime | None = None,
+        half_life: timedelta = timedelta(hours=1),
+        stale_after: timedelta = timedelta(hours=1),
+    ) -> LoadMeter:
+        """A meter fed with ``(at, amount)`` samples given in any order; samples at one instant are one."""
+        if isinstance(samples, (str, bytes)) or not isinstance(samples, Iterable):
+            raise InvalidType(f"samples must be (instant, amount) pairs, got {samples!r}")
+        merged: dict[int, tuple[datetime, Decimal]] = {}
+        for i, sample in enumerate(samples):
+            if not isinstance(sample, tuple) or len(sample) != 2:
+                raise InvalidType(f"sample {i} must be a pair (instant, amount), got {sample!r}")
+            at, amount = sample
+            key = _us(at, f"sample {i} instant")
+            d = _non_negative_decimal(amount, f"sample {i} amount")
+            merged[key] = (at, merged[key][1] + d) if key in merged else (at, d)
+        meter = cls(half_life=half_life, stale_after=stale_after, since=since)
+        for key in sorted(merged):
+            at, amount = merged[key]
+            if meter.since is not None and key <= _us(meter.since):
+                continue  # before the start: already accounted for by whoever started the meter
+            meter = meter.record(amount, at)
+        return meter
+
+    def rate_at(self, at: datetime) -> Decimal:
+        """The weighted use rate per hour at ``at`` (the rate of the last sample, decayed if stale)."""
+        now = _us(at)
+        if self.since is None:
+            return Decimal(0)
+        beyond = now - _us(self.since) - _us_of(self.stale_after)
+        if beyond <= 0:
+            return self.rate
+        return _CTX.multiply(self.rate, _decay(beyond, self.half_life))
+
+    def factor(self, limits: Limits, at: datetime) -> LoadFactor:
+        """The load factor at ``at``: the weighted rate divided by the tariff's norm per hour."""
+        if not isinstance(limits, Limits):
+            raise InvalidType(f"limits must be cabinet_core.Limits, got {limits!r}")
+        return LoadFactor(_CTX.divide(self.rate_at(at), limits.load_norm))
