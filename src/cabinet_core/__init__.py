@@ -27,6 +27,20 @@ _EXPORTS: dict[str, str] = {
     "BackupWindow": "backup_policy",
     "RetentionPolicy": "backup_policy",
     "parse_forwarding": "forwarding",
+    "ForwardingRejected": "forwarding",
+    "Hostname": "domains",
+    "MasterDomains": "domains",
+    "OwnDomain": "domains",
+    "DomainStatus": "domains",
+    "Contacts": "contacts",
+    "Channel": "contacts",
+    "Phone": "contacts",
+    "Manager": "contacts",
+    "WorkingHours": "contacts",
+    "ReferralCode": "referrals",
+    "Attribution": "referrals",
+    "RewardPolicy": "referrals",
+    "BonusLedger": "referrals",
     "CabinetError": "errors",
     "InvalidInput": "errors",
     "InvalidType": "errors",
@@ -49,6 +63,8 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from .backup_policy import BackupWindow, RetentionPolicy
+    from .contacts import Channel, Contacts, Manager, Phone, WorkingHours
+    from .domains import DomainStatus, Hostname, MasterDomains, OwnDomain
     from .errors import (
         AccountNotFound,
         CabinetError,
@@ -67,9 +83,10 @@ if TYPE_CHECKING:
         StorageError,
         UnknownCode,
     )
-    from .forwarding import parse_forwarding
+    from .forwarding import ForwardingRejected, parse_forwarding
     from .money import Money
     from .quotas import LoadFactor, MailWindow, Reservation, Usage
+    from .referrals import Attribution, BonusLedger, ReferralCode, RewardPolicy
     from .tariffs import Configuration, Lease, Limits, Tariff, TariffCatalog, TariffChange
 
 
