@@ -155,8 +155,9 @@ class BackupWindow:
     >>> w = BackupWindow(start=time(23, 30), end=time(1, 0))
     >>> str(w), w.length
     ('23:30–01:00 (Europe/Moscow)', datetime.timedelta(seconds=5400))
-    >>> w.next_after(datetime(2024, 5, 1, 12, 0, tzinfo=UTC))[0].isoformat()
-    '2024-05-01T23:30:00+03:00'
+    >>> start, end = w.next_after(datetime(2024, 5, 1, 12, 0, tzinfo=UTC))
+    >>> start.isoformat(), end.astimezone(w.zone).isoformat()
+    ('2024-05-01T20:30:00+00:00', '2024-05-02T01:00:00+03:00')
     """
 
     start: time = attrs.field(converter=_start_time)
@@ -204,16 +205,19 @@ class BackupWindow:
         return zone(self.tz)
 
     def on(self, day: date) -> tuple[datetime, datetime]:
-        """The occurrence that starts on local date ``day``: (start, end), aware, in the window's zone."""
+        """The occurrence that starts on local date ``day``: (start, end), aware, in UTC."""
         if isinstance(day, datetime) or not isinstance(day, date):
             raise InvalidType(f"day must be a datetime.date, got {day!r}")
-        z = self.zone
-        start = _resolve(datetime.combine(day, self.start), z)
-        return start, (start.astimezone(UTC) + self.length).astimezone(z)
+        start = _resolve(datetime.combine(day, self.start), self.zone)
+        return start, start + self.length
 
     def next_after(self, moment: datetime) -> tuple[datetime, datetime]:
-        """The first occurrence whose start is strictly after ``moment``: (start, end), aware."""
-        moment = require_aware(moment, "moment")
+        """The first occurrence whose start is strictly after ``moment``: (start, end), aware, in UTC.
+
+        UTC on purpose: Python compares and subtracts two datetimes of one zone by wall clock, which is
+        wrong across a DST change. Show them with ``.astimezone(window.zone)``.
+        """
+        moment = require_aware(moment, "moment").astimezone(UTC)
         today = moment.astimezone(self.zone).date()
         # Yesterday's start may lie after the moment only in odd zones; two days ahead covers a skipped date.
         for shift in range(-1, 3):
@@ -224,11 +228,11 @@ class BackupWindow:
 
 
 def _resolve(naive: datetime, z: ZoneInfo) -> datetime:
-    """The instant a local wall time names: the first occurrence in a fold, the end of the gap in a gap."""
+    """The instant (UTC) a local wall time names: the first occurrence in a fold, the gap's end in a gap."""
     local = naive.replace(tzinfo=z)  # fold=0: the earlier of two occurrences
-    back = local.astimezone(UTC).astimezone(z)
-    if back.replace(tzinfo=None) == naive:
-        return back
+    utc = local.astimezone(UTC)
+    if utc.astimezone(z).replace(tzinfo=None) == naive:
+        return utc
     # In a gap, fold=1 reads the wall time with the offset after the change (an instant before it) and
     # fold=0 with the offset before (an instant after it): the transition lies between; find it to the second.
     lo = int(local.replace(fold=1).timestamp())
@@ -240,7 +244,7 @@ def _resolve(naive: datetime, z: ZoneInfo) -> datetime:
             hi = mid
         else:
             lo = mid
-    return datetime.fromtimestamp(hi, z)
+    return datetime.fromtimestamp(hi, UTC)
 
 
 class WindowNotOffered(InvalidInput):
@@ -395,15 +399,14 @@ class BackupSchedule:
             )
 
     def run_on(self, day: date) -> tuple[datetime, datetime]:
-        """The run of the window that opens on local date ``day``: (start, end)."""
+        """The run of the window that opens on local date ``day``: (start, end), in UTC."""
         opens, _ = self.window.on(day)
-        start = opens.astimezone(UTC) + self.delay
-        z = self.window.zone
-        return start.astimezone(z), (start + self.duration).astimezone(z)
+        start = opens + self.delay
+        return start, start + self.duration
 
     def next_run(self, after: datetime) -> tuple[datetime, datetime]:
-        """The first run that starts strictly after ``after``: (start, end)."""
-        after = require_aware(after, "after")
+        """The first run that starts strictly after ``after``: (start, end), in UTC."""
+        after = require_aware(after, "after").astimezone(UTC)
         today = after.astimezone(self.window.zone).date()
         # The delay (at most a day) can push an earlier day's run past ``after``.
         for shift in range(-2, 3):
@@ -414,7 +417,7 @@ class BackupSchedule:
 
     def is_available(self, at: datetime) -> bool:
         """False while a backup runs: ``at`` in [run start, run end) of some day's run."""
-        at = require_aware(at)
+        at = require_aware(at).astimezone(UTC)
         today = at.astimezone(self.window.zone).date()
         # A run covering ``at`` opened within a day (plus a DST hour) before it.
         for shift in (-3, -2, -1, 0):
@@ -690,7 +693,8 @@ def plan_update(
     newer = manual_update_available(installed, latest)
     if not (isinstance(night, tuple) and len(night) == 2):
         raise InvalidType(f"night must be a (start, end) pair of datetimes, got {night!r}")
-    opens, closes = require_aware(night[0], "night start"), require_aware(night[1], "night end")
+    opens = require_aware(night[0], "night start").astimezone(UTC)
+    closes = require_aware(night[1], "night end").astimezone(UTC)
     if closes <= opens:
         raise InvalidInput(f"night must end after it starts, got {opens.isoformat()} .. {closes.isoformat()}")
     if backup is not None and not isinstance(backup, BackupOutcome):
@@ -836,7 +840,7 @@ class PlannedBackup:
 
     def covers(self, at: datetime) -> bool:
         """True while this backup runs (the account is unavailable then)."""
-        return self.start <= require_aware(at) < self.end
+        return self.start <= require_aware(at).astimezone(UTC) < self.end
 
 
 @attrs.frozen
