@@ -76,7 +76,7 @@ def _a_label(value: object, what: str = "domain") -> str:
     # One trailing dot is the root of the DNS tree ("example.ru." is "example.ru"); anything more is a typo.
     body = text[:-1] if text.endswith(".") else text
     if body.endswith(".") or not body:
-        raise InvalidInput(f"{what} {text!r} has an empty part between dots (Empty Label); {_HINT}")
+        raise InvalidInput(f"{what} {text!r} has an empty part between dots; {_HINT}")
     for label in body.split("."):
         if label.isascii() and len(label) > 63:
             raise InvalidInput(
@@ -87,8 +87,10 @@ def _a_label(value: object, what: str = "domain") -> str:
         encoded = idna.encode(body, uts46=True, std3_rules=True, transitional=False).decode("ascii")
     except (idna.IDNAError, UnicodeError) as exc:
         reason = str(exc)
-        # idna's two length messages do not say the limit, or that it counts the A-label form.
-        if reason == "Label too long":
+        # idna's length messages do not say the limit, or that it counts the A-label form.
+        if reason == "Empty Label":
+            reason = "an empty part between dots"
+        elif reason == "Label too long":
             reason = "a part between dots is too long: at most 63 characters in DNS (A-label) form"
         elif reason == "Domain too long":
             reason = "the name is too long: at most 253 characters in DNS (A-label) form"
