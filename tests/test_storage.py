@@ -28,3 +28,23 @@ class TestSQLiteStorage(StorageContract):
         store = SQLiteStorage(tmp_path / "cabinet.sqlite3")
         yield store
         store.close()
+
+
+@pytest.mark.sqlite
+class TestSQLiteInMemoryStorage(StorageContract):
+    @pytest.fixture
+    def storage(self) -> Iterator[Storage]:
+        store = SQLiteStorage(":memory:")
+        yield store
+        store.close()
+
+
+@pytest.mark.postgresql
+class TestPostgresStorage(StorageContract):
+    @pytest.fixture
+    def storage(self, postgres_dsn: str) -> Iterator[Storage]:
+        from cabinet_core.adapters import PostgresStorage
+
+        store = PostgresStorage(postgres_dsn)
+        yield store
+        store.close()

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..ports.storage import Storage
     from .dispatch import DeliveryReport, deliver_outbox
     from .memory import MemoryStorage
+    from .postgresql import PostgresStorage
     from .sqlite import SQLiteStorage
 
 __all__ = [
@@ -63,7 +64,7 @@ def open_storage(url: str) -> Storage:
     if scheme == "sqlite":
         return _sqlite(url)
     if scheme in ("postgresql", "postgres"):
-        from .postgresql import PostgresStorage  # type: ignore[import-not-found,unused-ignore]
+        from .postgresql import PostgresStorage
 
         postgres: Storage = PostgresStorage(url)
         return postgres
