@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -106,6 +107,22 @@ def run(limit: int, ops: list[tuple[str, int, int, bool]], zone: object) -> None
 def test_decisions_match_the_oracle(limit: int, ops: list[tuple[str, int, int, bool]], zone: object) -> None:
     """On random streams every grant, refusal, retry_at, used and available equals the brute-force rule."""
     run(limit, ops, zone)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_long_streams_through_compaction_match_the_oracle(seed: int) -> None:
+    """Thousands of calls, so expired grants are dropped from storage many times, still match the oracle."""
+    rng = random.Random(seed)
+    ops = [
+        (
+            rng.choice(["reserve", "reserve", "reserve", "release", "ask"]),
+            rng.randrange(DAY_US // 60),
+            rng.randint(1, 12),
+            rng.random() < 0.2,
+        )
+        for _ in range(1_500)
+    ]
+    run(150, ops, UTC)
 
 
 @given(limit=mail_limits, ops=mail_ops(backwards=True))
