@@ -1011,6 +1011,7 @@ def plan_night(
         PlannedBackup(account, utc(start, UTC), utc(end, UTC), *occurrence[window][:2], slot)
         for account, start, end, slot, window in placed
     )
+    unplaced.sort(key=lambda u: (u.window_start, u.account))
     return NightPlan(k, planned, tuple(unplaced), _loads(k, work, placed, occurrence))
 
 
