@@ -514,7 +514,8 @@ class _Mail:
 
     def _live(self, account_id: str, at_us: int) -> list[tuple[int, int]]:
         rows = self._uow.x(
-            "SELECT at_us, count FROM mail_ledger WHERE account_id = ? AND released = 0 AND at_us > ?",
+            "SELECT at_us, count FROM mail_ledger WHERE account_id = ? AND released = 0 AND at_us > ? "
+            "ORDER BY at_us, id",
             (account_id, at_us - _ledger.DAY_US),
         ).fetchall()
         return [(row[0], row[1]) for row in rows]
@@ -572,5 +573,5 @@ class _Mail:
 
     def entries(self, account_id: str, *, at: datetime) -> list[tuple[datetime, int]]:
         check_identifier(account_id, "account_id")
-        live = sorted(self._live(account_id, to_micros(utc(at))))
+        live = self._live(account_id, to_micros(utc(at)))
         return [(from_micros(at_us), count) for at_us, count in live]

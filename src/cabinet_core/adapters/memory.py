@@ -498,5 +498,6 @@ class _Mail:
 
     def entries(self, account_id: str, *, at: datetime) -> list[tuple[datetime, int]]:
         at = utc(at)
-        live = sorted(self._live(self._rows(account_id), to_micros(at)))
+        # grant order: by instant, then in the order granted (rows are kept in that order)
+        live = sorted(self._live(self._rows(account_id), to_micros(at)), key=lambda row: row[0])
         return [(from_micros(at_us), count) for at_us, count in live]

@@ -73,6 +73,7 @@ def check_document(value: object, name: str = "data") -> dict[str, Any]:
     """
     if not isinstance(value, Mapping):
         raise InvalidType(f"{name} must be a mapping (a JSON object), got {type(value).__name__}")
+    _string_keys(value, name)
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
@@ -83,6 +84,18 @@ def check_document(value: object, name: str = "data") -> dict[str, Any]:
     if not isinstance(decoded, dict):  # pragma: no cover - a Mapping always encodes to an object
         raise InvalidType(f"{name} must be a JSON object")
     return decoded
+
+
+def _string_keys(value: object, path: str) -> None:
+    # json.dumps would quietly turn {1: ...} into {"1": ...}; a document must read back as it was written
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidInput(f"{path} has the key {key!r}; JSON object keys must be strings")
+            _string_keys(item, f"{path}[{key!r}]")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _string_keys(item, f"{path}[{index}]")
 
 
 def _document(value: object) -> dict[str, Any]:
