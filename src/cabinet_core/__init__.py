@@ -24,6 +24,8 @@ _EXPORTS: dict[str, str] = {
     "MailWindow": "quotas",
     "Reservation": "quotas",
     "LoadFactor": "quotas",
+    "LoadMeter": "quotas",
+    "MailQuotaExceeded": "quotas",
     "BackupWindow": "backup_policy",
     "RetentionPolicy": "backup_policy",
     "parse_forwarding": "forwarding",
@@ -85,7 +87,7 @@ if TYPE_CHECKING:
     )
     from .forwarding import ForwardingRejected, parse_forwarding
     from .money import Money
-    from .quotas import LoadFactor, MailWindow, Reservation, Usage
+    from .quotas import LoadFactor, LoadMeter, MailQuotaExceeded, MailWindow, Reservation, Usage
     from .referrals import Attribution, BonusLedger, ReferralCode, RewardPolicy
     from .tariffs import Configuration, Lease, Limits, Tariff, TariffCatalog, TariffChange
 
