@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from cabinet_core import MailWindow, QuotaExceeded, Reservation
 from cabinet_core.errors import CabinetError, InvalidInput, InvalidType, NaiveDatetime
-from cabinet_core.quotas import DAY_US, MailQuotaExceeded
+from cabinet_core.quotas import DAY_US, MAX_PLAN_DAYS, MailQuotaExceeded
 
 from strategies.quotas import BASE, BASE_US, at_us, counts, entries, mail_limits, mail_ops, steps, zones
 
@@ -427,3 +427,19 @@ def test_plan_on_an_empty_window_and_a_zero_limit() -> None:
     with pytest.raises(QuotaExceeded) as caught:
         MailWindow(limit=0).plan(1, at=BASE)
     assert caught.value.retry_at is None
+
+
+def test_plan_refuses_campaigns_longer_than_a_year() -> None:
+    """A campaign over MAX_PLAN_DAYS days of the limit is refused, naming the most that can be planned."""
+    window = MailWindow(limit=100)
+    window.plan(100 * MAX_PLAN_DAYS, at=BASE)
+    with pytest.raises(InvalidInput, match="36,600"):
+        window.plan(100 * MAX_PLAN_DAYS + 1, at=BASE)
+    assert window.used(at=BASE) == 0
+
+
+def test_repr_shows_what_is_held() -> None:
+    """The repr names the limit and what the window holds, for logs and debugging."""
+    window = MailWindow(limit=100)
+    window.reserve(30, at=BASE)
+    assert repr(window) == "MailWindow(limit=100, grants held=1, recipients held=30)"

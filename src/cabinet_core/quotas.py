@@ -1,6 +1,12 @@
 """Quotas: users, disk, the exact rolling-24-hour mail window, and the load factor.
 
-Downgrade checks live here too: :func:`check_downgrade` lists every limit that usage breaks.
+- :func:`check_users`, :func:`check_disk`: refuse a request over the tariff's limit with ``QuotaExceeded``;
+  :func:`check_downgrade` lists every limit that usage breaks (used by ``Lease.change_tariff``).
+- :class:`MailWindow`: recipients per any 24 hours, exact to the microsecond, with reservations, release,
+  ``retry_at`` and campaign planning; storage replays its records through :meth:`MailWindow.from_entries`.
+- :class:`LoadMeter`, :class:`LoadFactor`: the account's weighted use rate against the tariff's norm.
+
+Pure: no clock, no I/O; every instant comes in as an aware ``at``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from .tariffs import Limits
 __all__ = [
     "DAY_US",
     "HIGH_FROM",
+    "MAX_PLAN_DAYS",
     "MB",
     "OVERLOAD_FROM",
     "LoadFactor",
@@ -129,6 +136,7 @@ def check_disk(usage: Usage, limits: Limits, add_bytes: int) -> None:
 DAY_US = 86_400_000_000  # the window's length, in microseconds
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NO_TIME = -(1 << 62)  # before any instant a datetime can hold
+MAX_PLAN_DAYS = 366  # the longest campaign plan() schedules
 _UTC_TZ = UTC
 
 
@@ -362,6 +370,12 @@ class MailWindow:
         """Recipients allowed in any 24 hours."""
         return self._limit
 
+    def __repr__(self) -> str:
+        live = len(self._t) - self._head
+        return (
+            f"MailWindow(limit={self._limit}, grants held={live}, recipients held={self._total - self._base})"
+        )
+
     def _advance(self, at: object) -> int:
         """Move the clock to ``at`` (never back) and forget grants that left the window; the clock, in us."""
         us = _us(at)
@@ -494,13 +508,21 @@ class MailWindow:
         leaves the window, send what it frees. Sending as soon as room appears maximises what has been sent
         by every instant, so no schedule that respects the window finishes earlier. The plan reserves
         nothing: the caller reserves each batch at its instant (``partial=False`` then succeeds if nothing
-        else was granted meanwhile). ``n`` may exceed the limit (the campaign spans days); with a limit of 0
-        nothing can ever be sent and :class:`MailQuotaExceeded` is raised.
+        else was granted meanwhile). ``n`` may exceed the limit (the campaign spans days), up to
+        ``MAX_PLAN_DAYS`` days' worth; with a limit of 0 nothing can ever be sent and
+        :class:`MailQuotaExceeded` is raised.
         """
         n = _recipients(n)
-        now = self._advance(at)
+        _us(at)  # refuse a bad instant before anything moves
         if self._limit == 0:
-            raise MailQuotaExceeded(0, 0, n, None)
+            raise MailQuotaExceeded(0, self._total - self._base, n, None)
+        if n > self._limit * MAX_PLAN_DAYS:
+            # The schedule has a batch for every grant leaving the window on every day it spans: bound it.
+            raise InvalidInput(
+                f"a campaign of {n:,} recipients needs more than {MAX_PLAN_DAYS} days at {self._limit:,} per "
+                f"24 hours; plan at most {self._limit * MAX_PLAN_DAYS:,} at a time"
+            )
+        now = self._advance(at)
         # Grants that will leave the window, oldest first: the live ones, then the planned batches.
         pending: deque[tuple[int, int]] = deque()
         prev = self._base
@@ -626,6 +648,15 @@ class LoadMeter:
     a host that stops reporting an idle account does not leave it shown as loaded. A meter that was never
     started (``since=None``) takes its first sample as the start: what that sample reports covers an
     unknown span and is not counted. Start one with ``since=`` the account's opening to count it.
+
+    >>> from datetime import datetime, timedelta, UTC
+    >>> start = datetime(2025, 3, 1, tzinfo=UTC)
+    >>> meter = LoadMeter(since=start)
+    >>> for hour in range(1, 7):  # 120 units an hour for six hours: 120 * (1 - 2 ** -6) = 118.125
+    ...     meter = meter.record(120, at=start + timedelta(hours=hour))
+    >>> norm = Limits(users=1, disk_mb=1, mail_per_24h=1, load_norm=100)
+    >>> str(meter.factor(norm, at=start + timedelta(hours=6)))
+    '1.18 (high)'
     """
 
     half_life: timedelta = attrs.field(default=timedelta(hours=1), validator=_half_life)
