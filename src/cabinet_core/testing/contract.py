@@ -592,3 +592,74 @@ class StorageContract:
                         uow.accounts.save(account, {"n": n}, expected_version=based_on)
             with storage.unit_of_work() as uow:
                 assert uow.accounts.get(account).version == current
+
+    @_property
+    @given(plan=st.lists(st.tuples(st.integers(1, 3), st.booleans()), min_size=1, max_size=8))
+    def test_invoice_numbers_stay_gap_free_under_any_commits_and_rollbacks(
+        self, storage: Storage, plan: list[tuple[int, bool]]
+    ) -> None:
+        """Whatever units of work commit or roll back, the committed numbers run on without a gap."""
+        account = _fresh()
+        with storage.unit_of_work() as uow:
+            first = uow.invoices.next_number()  # taken and given back: the next free number
+        last = first - 1
+        for count, commit in plan:
+            with storage.unit_of_work() as uow:
+                numbers = [uow.invoices.next_number() for _ in range(count)]
+                assert numbers == list(range(last + 1, last + 1 + count))
+                for number in numbers:
+                    uow.invoices.add(number, account, {"n": number}, at=T0)
+                if commit:
+                    uow.commit()
+                    last = numbers[-1]
+        with storage.unit_of_work() as uow:
+            stored = [invoice.number for invoice in uow.invoices.for_account(account)]
+        assert stored == list(range(first, last + 1))
+
+    @settings(_property, max_examples=15)
+    @given(data=st.data())
+    def test_accounts_behave_as_a_versioned_map(self, storage: Storage, data: st.DataObject) -> None:
+        """Any sequence of adds, saves (current or stale), key changes and reads matches a plain model."""
+        prefix = _fresh("m")
+        names = [f"{prefix}-{i}" for i in range(3)]
+        keys = [f"{prefix}:k{i}" for i in range(4)]
+        model: dict[str, tuple[int, dict[str, Any], frozenset[str]]] = {}
+        for _ in range(data.draw(st.integers(1, 20), label="steps")):
+            name = data.draw(st.sampled_from(names), label="account")
+            wanted = frozenset(data.draw(st.sets(st.sampled_from(keys), max_size=2), label="keys"))
+            document = {"n": data.draw(st.integers(0, 9), label="n")}
+            taken = {k for other, (_, _, held) in model.items() if other != name for k in held}
+            with storage.unit_of_work() as uow:
+                if data.draw(st.booleans(), label="add"):
+                    if name in model:
+                        with pytest.raises(AccountExists):
+                            uow.accounts.add(name, document, keys=wanted)
+                    elif wanted & taken:
+                        with pytest.raises(KeyTaken):
+                            uow.accounts.add(name, document, keys=wanted)
+                    else:
+                        uow.accounts.add(name, document, keys=wanted)
+                        model[name] = (1, document, wanted)
+                elif name in model:
+                    version, _, held = model[name]
+                    based_on = data.draw(st.integers(max(1, version - 1), version + 1), label="version")
+                    change_keys = data.draw(st.booleans(), label="change keys")
+                    new_keys = wanted if change_keys else None
+                    if based_on != version:
+                        with pytest.raises(ConcurrencyConflict):
+                            uow.accounts.save(name, document, expected_version=based_on, keys=new_keys)
+                    elif change_keys and wanted & taken:
+                        with pytest.raises(KeyTaken):
+                            uow.accounts.save(name, document, expected_version=based_on, keys=new_keys)
+                    else:
+                        uow.accounts.save(name, document, expected_version=based_on, keys=new_keys)
+                        model[name] = (version + 1, document, wanted if change_keys else held)
+                uow.commit()
+            with storage.unit_of_work() as uow:
+                for known, (version, document, held) in model.items():
+                    stored = uow.accounts.get(known)
+                    assert (stored.version, stored.data, stored.keys) == (version, document, held)
+                for key in keys:
+                    owner = next((n for n, (_, _, held) in model.items() if key in held), None)
+                    found = uow.accounts.find_by_key(key)
+                    assert (found.id if found else None) == owner
