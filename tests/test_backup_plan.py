@@ -70,13 +70,19 @@ def _check_invariants(plan: NightPlan, jobs: list[BackupJob], k: int, after: dat
             assert u.estimate > job.window.length
             continue
         assert u.reason == "no_free_slot"
-        # It could not start anywhere: all K slots were busy from its window's opening to its last start.
-        latest = u.window_end - u.estimate
-        assert u.window_start <= latest
-        checkpoints = [u.window_start, latest] + [
-            t for p in plan.planned for t in (p.start, p.end) if u.window_start <= t <= latest
-        ]
-        assert all(_running(plan, t) == k for t in checkpoints)
+        # It fits nowhere: no slot is idle for as long as the backup anywhere inside its window.
+        if u.estimate:
+            for slot in range(k):
+                busy = sorted((p.start, p.end) for p in plan.planned if p.slot == slot and p.end > p.start)
+                cursor = u.window_start
+                for start, end in busy:
+                    if end <= cursor:
+                        continue
+                    if start >= u.window_end:
+                        break
+                    assert start - cursor < u.estimate, (u, slot, cursor, start)
+                    cursor = end
+                assert u.window_end - cursor < u.estimate or cursor >= u.window_end, (u, slot, cursor)
 
 
 # --- examples ------------------------------------------------------------------------------------------
@@ -119,9 +125,18 @@ def test_full_slots_are_reported_with_times() -> None:
     (u,) = plan.unplaced
     assert (u.account, u.reason) == ("a2", "no_free_slot")
     assert u.message == (
-        "all 2 backup slots are busy until 02:30; the backup of a2, estimated at 1 hour 30 minutes, "
-        "would then end at 04:00, after its window 01:00–03:00 (Europe/Moscow) closes"
+        "the backup of a2, estimated at 1 hour 30 minutes, does not fit: no backup slot has "
+        "1 hour 30 minutes free inside its window 01:00–03:00 (Europe/Moscow); "
+        "all 2 slots are taken by other backups"
     )
+
+
+def test_overloaded_window_leaves_out_the_fewest_accounts() -> None:
+    """One slot, a 2-hour window, one 100-minute and four 30-minute backups: the long one makes way."""
+    jobs = [BackupJob("long", 100 * 60, MSK_1_3)] + [BackupJob(f"s{i}", 30 * 60, MSK_1_3) for i in range(4)]
+    plan = _plan(jobs, 1)
+    assert [u.account for u in plan.unplaced] == ["long"]
+    assert sorted(p.account for p in plan.planned) == ["s0", "s1", "s2", "s3"]
 
 
 def test_earliest_closing_window_goes_first() -> None:

@@ -909,17 +909,29 @@ class NightPlan:
         return max(self.windows, key=lambda w: (w.total_work, w.accounts), default=None)
 
 
+_Row = tuple[int, int, int, str, BackupWindow]  # (release, deadline, -duration, account, window)
+_Placed = tuple[str, int, int, int, BackupWindow]  # (account, start, end, slot, window)
+_REPAIR_ROUNDS: Final = 6
+
+
 def plan_night(
     jobs: Iterable[BackupJob], *, slots: int, throughput: BackupThroughput, after: datetime
 ) -> NightPlan:
     """Plan each account's backup in its next window after ``after`` on a server running ``slots`` at once.
 
-    Whenever a slot frees up, it takes the waiting backup whose window closes first, the longest among
-    those (earliest deadline first, then longest first). For accounts sharing one window this is longest-
-    first list scheduling, within 4/3 of the best possible finish; across windows the one closing first
-    goes first. A backup that would end after its window closes is not started and is reported, as is one
-    longer than its window. Never more than ``slots`` run at once; each planned backup ends inside its window.
-    The plan does not depend on the order of ``jobs``.
+    1. Whenever a slot frees up it takes, among the backups whose windows are open, the one whose window
+       closes first, the longest of those (earliest deadline first, then longest first). For accounts
+       sharing one window this is longest-first list scheduling, whose finish is within 4/3 of the best
+       possible; across windows, the one closing first goes first. A backup that would end after its
+       window closes is not started.
+    2. If some backups did not fit, the night is overloaded: to leave out as few accounts as possible, the
+       longest backups of the overloaded windows (as much work as was left out there) make way and step 1
+       runs again, for as long as that leaves out fewer accounts (a few rounds at most).
+    3. Every backup still left out tries, shortest first, any idle stretch of a slot inside its window.
+
+    What is left is reported (:class:`Unplaced`): longer than its window, or no slot has a free stretch as
+    long as the backup anywhere in its window. Never more than ``slots`` run at once; each planned backup
+    ends inside its window; the plan does not depend on the order of ``jobs``.
     """
     k = _whole(slots, "slots", 1, _MAX_SLOTS)
     if not isinstance(throughput, BackupThroughput):
@@ -933,9 +945,8 @@ def plan_night(
     work: dict[BackupWindow, list[int]] = {}
     seen: set[str] = set()
     rate, overhead = throughput.bytes_per_second, int(throughput.overhead.total_seconds())
-    # (release, deadline, -duration, account, window): sorted, so input order does not matter; accounts are
-    # unique, so windows are never compared.
-    rows: list[tuple[int, int, int, str, BackupWindow]] = []
+    # Sorted rows make the plan independent of input order; accounts are unique, so windows never compare.
+    rows: list[_Row] = []
     unplaced: list[Unplaced] = []
     for job in jobs:
         if not isinstance(job, BackupJob):
@@ -968,45 +979,25 @@ def plan_night(
             rows.append((occ[2], occ[3], -seconds, job.account, window))
     rows.sort()
 
-    slot_heap = [
-        (0, s) for s in range(k)
-    ]  # (free from, slot); a slot's 0 means "free since before any window"
-    ready: list[tuple[int, int, str, BackupWindow]] = []
-    placed: list[tuple[str, int, int, int, BackupWindow]] = []
-    clock, i, n = 0, 0, len(rows)
-    while i < n or ready:
-        # Decisions are made in time order: the clock never goes back, so no backup starts before a
-        # decision already taken, and every waiting backup was released at or before the clock.
-        clock = max(clock, slot_heap[0][0])
-        if not ready:
-            clock = max(clock, rows[i][0])
-        while i < n and rows[i][0] <= clock:
-            _, deadline, neg, account, window = rows[i]
-            heapq.heappush(ready, (deadline, neg, account, window))
-            i += 1
-        deadline, neg, account, window = heapq.heappop(ready)
-        end = clock - neg
-        if end > deadline:
-            # The earliest free slot is too late, and every other slot frees later still: it fits nowhere.
-            z = window.zone
-            est = timedelta(seconds=-neg)
-            unplaced.append(
-                Unplaced(
-                    account,
-                    "no_free_slot",
-                    f"all {k} backup slots are busy until {datetime.fromtimestamp(clock, z):%H:%M}; the "
-                    f"backup of {account}, estimated at {_words(est)}, would then end at "
-                    f"{datetime.fromtimestamp(end, z):%H:%M}, after its window {window} closes",
-                    est,
-                    occurrence[window][0],
-                    occurrence[window][1],
-                )
+    placed, left = _repair(rows, k)
+    if left:
+        left = _fill_gaps(rows, placed, left, k)
+    for _, _, neg, account, window in left:
+        est = timedelta(seconds=-neg)
+        unplaced.append(
+            Unplaced(
+                account,
+                "no_free_slot",
+                f"the backup of {account}, estimated at {_words(est)}, does not fit: no backup slot has "
+                f"{_words(est)} free inside its window {window}; all {k} slots are taken by other backups",
+                est,
+                occurrence[window][0],
+                occurrence[window][1],
             )
-            continue
-        slot = heapq.heapreplace(slot_heap, (end, slot_heap[0][1]))[1]
-        placed.append((account, clock, end, slot, window))
+        )
 
     utc = datetime.fromtimestamp
+    placed.sort(key=lambda p: (p[1], p[3]))
     planned = tuple(
         PlannedBackup(account, utc(start, UTC), utc(end, UTC), *occurrence[window][:2], slot)
         for account, start, end, slot, window in placed
@@ -1015,10 +1006,112 @@ def plan_night(
     return NightPlan(k, planned, tuple(unplaced), _loads(k, work, placed, occurrence))
 
 
+def _list_schedule(rows: list[_Row], k: int) -> tuple[list[_Placed], list[_Row]]:
+    """Step 1: earliest deadline first, longest first, on the slot that frees first; ``rows`` sorted."""
+    slot_heap = [(0, s) for s in range(k)]  # (free from, slot); 0: free since before any window
+    ready: list[tuple[int, int, str, int, BackupWindow]] = []
+    placed: list[_Placed] = []
+    left: list[_Row] = []
+    clock, i, n = 0, 0, len(rows)
+    while i < n or ready:
+        # Decisions are made in time order: the clock never goes back, so no backup starts before a
+        # decision already taken, and every waiting backup was released at or before the clock.
+        clock = max(clock, slot_heap[0][0])
+        if not ready:
+            clock = max(clock, rows[i][0])
+        while i < n and rows[i][0] <= clock:
+            release, deadline, neg, account, window = rows[i]
+            heapq.heappush(ready, (deadline, neg, account, release, window))
+            i += 1
+        deadline, neg, account, release, window = heapq.heappop(ready)
+        end = clock - neg
+        if end > deadline:
+            # The earliest free slot is too late, and every other slot frees later still: it fits nowhere.
+            left.append((release, deadline, neg, account, window))
+            continue
+        slot = heapq.heapreplace(slot_heap, (end, slot_heap[0][1]))[1]
+        placed.append((account, clock, end, slot, window))
+    return placed, left
+
+
+def _repair(rows: list[_Row], k: int) -> tuple[list[_Placed], list[_Row]]:
+    """Step 2: while it leaves out fewer accounts, the longest backups of overloaded windows make way."""
+    placed, left = _list_schedule(rows, k)
+    dropped: set[str] = set()
+    for _ in range(_REPAIR_ROUNDS):
+        if not left:
+            break
+        shortfall: dict[BackupWindow, int] = {}
+        for _, _, neg, _, window in left:
+            shortfall[window] = shortfall.get(window, 0) - neg
+        by_window: dict[BackupWindow, list[tuple[int, str]]] = {w: [] for w in shortfall}
+        for account, start, end, _, window in placed:
+            if window in by_window:
+                by_window[window].append((end - start, account))
+        more = set(dropped)
+        for window, need in shortfall.items():
+            for length, account in sorted(by_window[window], reverse=True):
+                if need <= 0:
+                    break
+                more.add(account)
+                need -= length
+        kept = [r for r in rows if r[3] not in more]
+        placed2, left2 = _list_schedule(kept, k)
+        if len(left2) + len(more) >= len(left) + len(dropped):
+            break
+        placed, dropped = placed2, more
+        left = left2
+    return placed, left + [r for r in rows if r[3] in dropped]
+
+
+def _fill_gaps(rows: list[_Row], placed: list[_Placed], left: list[_Row], k: int) -> list[_Row]:
+    """Step 3: each backup left out, shortest first, takes the earliest idle stretch of a slot that fits it.
+
+    Returns the backups that still fit nowhere: no slot is idle for as long as the backup inside its window.
+    """
+    lo, hi = min(r[0] for r in rows), max(r[1] for r in rows)
+    runs: list[list[tuple[int, int]]] = [[] for _ in range(k)]
+    for _, start, end, slot, _ in placed:
+        runs[slot].append((start, end))
+    gaps: list[list[int]] = []  # [start, end, slot]: every idle stretch of every slot within [lo, hi]
+    for slot, busy in enumerate(runs):
+        cursor = lo
+        for start, end in sorted(busy):
+            if start > cursor:
+                gaps.append([cursor, start, slot])
+            cursor = max(cursor, end)
+        if hi > cursor:
+            gaps.append([cursor, hi, slot])
+    by_window: dict[BackupWindow, list[_Row]] = {}
+    for row in left:
+        by_window.setdefault(row[4], []).append(row)
+    still: list[_Row] = []
+    for window in sorted(by_window, key=lambda w: (by_window[w][0][1], by_window[w][0][0], str(w))):
+        waiting = sorted(by_window[window], key=lambda r: (-r[2], r[3]))  # shortest first
+        for n, (release, deadline, neg, account, _) in enumerate(waiting):
+            best: list[int] | None = None
+            for gap in gaps:
+                start = max(gap[0], release)
+                if min(gap[1], deadline) - start >= -neg and (best is None or start < max(best[0], release)):
+                    best = gap
+            if best is None:
+                # Gaps only shrink and the rest are longer: none of them fits either.
+                still.extend(waiting[n:])
+                break
+            start = max(best[0], release)
+            gaps.remove(best)
+            if start > best[0]:
+                gaps.append([best[0], start, best[2]])
+            if best[1] > start - neg:
+                gaps.append([start - neg, best[1], best[2]])
+            placed.append((account, start, start - neg, best[2], window))
+    return still
+
+
 def _loads(
     k: int,
     work: dict[BackupWindow, list[int]],
-    placed: list[tuple[str, int, int, int, BackupWindow]],
+    placed: list[_Placed],
     occurrence: dict[BackupWindow, tuple[datetime, datetime, int, int]],
 ) -> tuple[WindowLoad, ...]:
     finish: dict[BackupWindow, int] = {}
