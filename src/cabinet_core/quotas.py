@@ -274,12 +274,13 @@ class MailQuotaExceeded(QuotaExceeded):
         return None if us is None else _instant(us)
 
     def __str__(self) -> str:
+        recipients = "recipient" if self.requested == 1 else "recipients"
         head = (
-            f"mail quota: {self.requested:,} recipients requested, {self.used:,} of "
+            f"mail quota: {self.requested:,} {recipients} requested, {self.used:,} of "
             f"{self.limit:,} per 24 hours already used"
         )
         if self.retry_us is None:
-            return f"{head}; more than the limit can never be sent at once"
+            return f"{head}; more than the limit can never be sent within 24 hours"
         # Shown to the second, rounded up so the time shown is never too early; retry_at is exact.
         shown = _instant(-(-self.retry_us // 1_000_000) * 1_000_000)
         return f"{head}; they fit from {shown:%Y-%m-%d %H:%M:%S} UTC"
