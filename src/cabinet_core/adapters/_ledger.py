@@ -13,7 +13,7 @@ pruning rule.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from ..errors import InvalidInput, InvalidType
@@ -23,16 +23,38 @@ from ._common import from_micros
 __all__ = ["DAY_US", "decide", "stored", "window"]
 
 
-def window(limit: int, rows: Sequence[tuple[int, int]]) -> MailWindow:
-    """The pure model holding ``rows``: ``(instant in microseconds, recipients)`` of live grants."""
-    return MailWindow.from_entries(limit, [(from_micros(at_us), count) for at_us, count in rows])
+def window(limit: int, rows: Sequence[tuple[int, int]], newest_us: int | None = None) -> MailWindow:
+    """The pure model holding ``rows`` (``(instant in us, recipients)`` of live grants), its clock at the
+    newest instant the ledger has seen (``newest_us``, released grants included, as the model keeps them)."""
+    model = MailWindow.from_entries(limit, [(from_micros(at_us), count) for at_us, count in rows])
+    if newest_us is not None:
+        model.used(from_micros(newest_us))  # moves the model's clock; it never runs backwards
+    return model
 
 
 def decide(
-    limit: int, rows: Sequence[tuple[int, int]], n: int, *, at: datetime, partial: bool
+    limit: int,
+    used: int,
+    newest_us: int | None,
+    rows: Callable[[], Sequence[tuple[int, int]]],
+    n: int,
+    *,
+    at: datetime,
+    partial: bool,
 ) -> Reservation:
-    """The model's answer to ``reserve(n, at, partial)`` over ``rows`` (raises its ``QuotaExceeded``)."""
-    return window(limit, rows).reserve(n, at=at, partial=partial)
+    """The model's answer to ``reserve(n, at, partial)`` (raises its ``QuotaExceeded``).
+
+    ``used`` is the sum of the live grants since ``at - 24 h`` and ``newest_us`` the newest instant; the
+    grants themselves (``rows``) are loaded only when needed. When ``used + n`` fits, the model is given
+    one entry summing them: it then grants ``n`` in full at ``max(at, newest)``, exactly as with every row
+    (``used`` may count a few grants the window has already dropped, which only matters when it does not
+    fit). Otherwise the model replays every row, for the exact partial grant or ``retry_at``. So an
+    account sending many small batches costs one aggregate query per reservation, not a replay.
+    """
+    if used + n <= limit:
+        summary = [(newest_us, used)] if used and newest_us is not None else []
+        return window(limit, summary, newest_us).reserve(n, at=at, partial=partial)
+    return window(limit, rows(), newest_us).reserve(n, at=at, partial=partial)
 
 
 def stored(reservation: Reservation, row_id: int) -> Reservation:

@@ -512,6 +512,15 @@ class _Mail:
     def __init__(self, uow: SQLUnitOfWork) -> None:
         self._uow = uow
 
+    def _summary(self, account_id: str, at_us: int) -> tuple[int, int | None]:
+        """Recipients of live grants since ``at - 24 h``, and the newest instant (released grants too)."""
+        row = self._uow.x(
+            "SELECT coalesce(sum(CASE WHEN released = 0 THEN count ELSE 0 END), 0), max(at_us) "
+            "FROM mail_ledger WHERE account_id = ? AND at_us > ?",
+            (account_id, at_us - _ledger.DAY_US),
+        ).fetchone()
+        return int(row[0]), None if row[1] is None else int(row[1])
+
     def _live(self, account_id: str, at_us: int) -> list[tuple[int, int]]:
         rows = self._uow.x(
             "SELECT at_us, count FROM mail_ledger WHERE account_id = ? AND released = 0 AND at_us > ? "
@@ -527,7 +536,11 @@ class _Mail:
         at, limit = utc(at), check_count(limit, "limit")
         check_number(n, "n")
         self._uow.dialect.lock_mail(self._uow, account_id)
-        decision = _ledger.decide(limit, self._live(account_id, to_micros(at)), n, at=at, partial=partial)
+        at_us = to_micros(at)
+        used, newest_us = self._summary(account_id, at_us)
+        decision = _ledger.decide(
+            limit, used, newest_us, lambda: self._live(account_id, at_us), n, at=at, partial=partial
+        )
         if decision.granted == 0:
             return decision
         row = self._uow.x(
@@ -569,7 +582,8 @@ class _Mail:
     def window(self, account_id: str, *, limit: int, at: datetime) -> MailWindow:
         check_identifier(account_id, "account_id")
         at, limit = utc(at), check_count(limit, "limit")
-        return _ledger.window(limit, self._live(account_id, to_micros(at)))
+        at_us = to_micros(at)
+        return _ledger.window(limit, self._live(account_id, at_us), self._summary(account_id, at_us)[1])
 
     def entries(self, account_id: str, *, at: datetime) -> list[tuple[datetime, int]]:
         check_identifier(account_id, "account_id")

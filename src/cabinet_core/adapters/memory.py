@@ -452,6 +452,10 @@ class _Mail:
         return self._uow._read().mail.get(account_id, [])
 
     @staticmethod
+    def _newest(rows: list[_Grant]) -> int | None:
+        return max((g.at_us for g in rows), default=None)
+
+    @staticmethod
     def _live(rows: list[_Grant], at_us: int) -> list[tuple[int, int]]:
         return [(g.at_us, g.count) for g in rows if not g.released and g.at_us > at_us - _ledger.DAY_US]
 
@@ -462,7 +466,10 @@ class _Mail:
         check_number(n, "n")
         state = self._uow._read()
         rows = self._rows(account_id)
-        decision = _ledger.decide(limit, self._live(rows, to_micros(at)), n, at=at, partial=partial)
+        live = self._live(rows, to_micros(at))
+        decision = _ledger.decide(
+            limit, sum(c for _, c in live), self._newest(rows), lambda: live, n, at=at, partial=partial
+        )
         if decision.granted == 0:
             return decision
         grant = _Grant(state.mail_seq + 1, decision.at_us, decision.granted, released=False)
@@ -494,7 +501,8 @@ class _Mail:
 
     def window(self, account_id: str, *, limit: int, at: datetime) -> MailWindow:
         at, limit = utc(at), check_count(limit, "limit")
-        return _ledger.window(limit, self._live(self._rows(account_id), to_micros(at)))
+        rows = self._rows(account_id)
+        return _ledger.window(limit, self._live(rows, to_micros(at)), self._newest(rows))
 
     def entries(self, account_id: str, *, at: datetime) -> list[tuple[datetime, int]]:
         at = utc(at)
