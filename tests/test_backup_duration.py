@@ -80,12 +80,12 @@ def test_bad_sizes_are_refused(size: object) -> None:
     b=st.integers(0, 10**13),
 )
 def test_estimate_grows_with_size(rate: int, overhead: int, a: int, b: int) -> None:
-    """A bigger account never takes less time; the estimate is never below size / speed + overhead."""
+    """A bigger account never takes less time; the estimate is overhead + size / speed rounded up."""
     speed = BackupThroughput(rate, timedelta(seconds=overhead))
     small, big = sorted((a, b))
     assert speed.estimate(small) <= speed.estimate(big)
-    assert speed.estimate(big).total_seconds() * rate >= big + overhead * rate
-    assert speed.estimate(big) - speed.overhead < timedelta(seconds=big / rate + 1)
+    seconds = (speed.estimate(big) - speed.overhead) // timedelta(seconds=1)
+    assert seconds * rate >= big > (seconds - 1) * rate  # size / speed, rounded up to the second
 
 
 # --- fitting the window --------------------------------------------------------------------------------
