@@ -137,6 +137,32 @@ def test_sqlite_file_is_in_wal_mode_with_a_recorded_schema_version(tmp_path: Pat
 
 
 @pytest.mark.sqlite
+def test_sqlite_migrates_an_older_file_keeping_its_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file at schema version 1 is migrated on open; grants stored under version 1 still count."""
+    from cabinet_core.adapters import sqlite as sqlite_adapter
+
+    path = tmp_path / "old.sqlite3"
+    with monkeypatch.context() as patch:
+        patch.setattr(sqlite_adapter, "_MIGRATIONS", sqlite_adapter._MIGRATIONS[:1])
+        patch.setattr(sqlite_adapter, "SCHEMA_VERSION", 1)
+        SQLiteStorage(path).close()
+    at_us = (T0 - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO mail_ledger (account_id, at_us, count, released) VALUES ('acme', ?, 70, 0)", (at_us,)
+        )
+    conn.close()
+    storage = SQLiteStorage(path)
+    assert storage.schema_version() == SCHEMA_VERSION > 1
+    with storage.unit_of_work() as uow:
+        assert uow.mail.reserve("acme", 50, limit=100, at=T0 + timedelta(hours=1), partial=True).granted == 30
+        assert uow.mail.reserve("acme", 1, limit=100, at=T0 + timedelta(hours=1), partial=True).granted == 0
+    storage.close()
+
+
+@pytest.mark.sqlite
 def test_sqlite_refuses_a_database_from_a_newer_release(tmp_path: Path) -> None:
     """A file whose schema is newer than this release understands is refused, untouched."""
     path = tmp_path / "cabinet.sqlite3"

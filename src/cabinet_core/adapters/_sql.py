@@ -96,8 +96,35 @@ class Dialect:
             raise StorageError(f"a stored document is not a JSON object: {value!r}")
         return loaded
 
-    def lock_mail(self, uow: SQLUnitOfWork, account_id: str) -> None:
-        """Hold the account's mail ledger until the end of the transaction (SQLite: the write lock does)."""
+    def lock_mail(self, uow: SQLUnitOfWork, account_id: str) -> tuple[int, int | None]:
+        """Hold the account's mail ledger until the end of the transaction; its ``(total, newest_us)``.
+
+        Here (SQLite) the transaction's write lock already holds everything: just read.
+        """
+        row = uow.x(
+            "SELECT total, newest_us FROM mail_accounts WHERE account_id = ?", (account_id,)
+        ).fetchone()
+        return (0, None) if row is None else (int(row[0]), None if row[1] is None else int(row[1]))
+
+    def add_grant(self, uow: SQLUnitOfWork, account_id: str, at_us: int, count: int) -> int:
+        """Store a grant, prune the grants it pushed out of every future window, keep the totals; its id."""
+        row = uow.x(
+            "INSERT INTO mail_ledger (account_id, at_us, count, released) VALUES (?, ?, ?, 0) RETURNING id",
+            (account_id, at_us, count),
+        ).fetchone()
+        # grants at or before (new instant - 24 h) can never count again: every later grant is later still
+        pruned = uow.x(
+            "DELETE FROM mail_ledger WHERE account_id = ? AND at_us <= ? RETURNING count, released",
+            (account_id, at_us - _ledger.DAY_US),
+        ).fetchall()
+        change = count - sum(n for n, released in pruned if not released)
+        uow.x(
+            "INSERT INTO mail_accounts (account_id, total, newest_us) VALUES (?, ?, ?) "
+            "ON CONFLICT (account_id) DO UPDATE SET total = mail_accounts.total + ?, "
+            "newest_us = max(coalesce(mail_accounts.newest_us, ?), ?)",
+            (account_id, change, at_us, change, at_us, at_us),
+        )
+        return int(row[0])
 
     def translate(self, exc: Exception, where: str) -> Exception:
         return StorageError(f"{where}: {exc}")
@@ -509,17 +536,21 @@ class _Outbox:
 
 
 class _Mail:
+    """The ledger: a row per grant, and per account a row with the sum of its stored unreleased grants
+    (``total``) and the newest instant granted (``newest_us``), kept in step in the same transaction.
+
+    Pruning on every grant keeps the stored grants to those of the last 24 hours, so ``total`` bounds the
+    window's use from above: when it leaves room, the request fits without reading a single grant row.
+    """
+
     def __init__(self, uow: SQLUnitOfWork) -> None:
         self._uow = uow
 
-    def _summary(self, account_id: str, at_us: int) -> tuple[int, int | None]:
-        """Recipients of live grants since ``at - 24 h``, and the newest instant (released grants too)."""
+    def _state(self, account_id: str) -> tuple[int, int | None]:
         row = self._uow.x(
-            "SELECT coalesce(sum(CASE WHEN released = 0 THEN count ELSE 0 END), 0), max(at_us) "
-            "FROM mail_ledger WHERE account_id = ? AND at_us > ?",
-            (account_id, at_us - _ledger.DAY_US),
+            "SELECT total, newest_us FROM mail_accounts WHERE account_id = ?", (account_id,)
         ).fetchone()
-        return int(row[0]), None if row[1] is None else int(row[1])
+        return (0, None) if row is None else (int(row[0]), None if row[1] is None else int(row[1]))
 
     def _live(self, account_id: str, at_us: int) -> list[tuple[int, int]]:
         rows = self._uow.x(
@@ -535,24 +566,15 @@ class _Mail:
         check_identifier(account_id, "account_id")
         at, limit = utc(at), check_count(limit, "limit")
         check_number(n, "n")
-        self._uow.dialect.lock_mail(self._uow, account_id)
         at_us = to_micros(at)
-        used, newest_us = self._summary(account_id, at_us)
+        total, newest_us = self._uow.dialect.lock_mail(self._uow, account_id)
         decision = _ledger.decide(
-            limit, used, newest_us, lambda: self._live(account_id, at_us), n, at=at, partial=partial
+            limit, total, newest_us, lambda: self._live(account_id, at_us), n, at=at, partial=partial
         )
         if decision.granted == 0:
             return decision
-        row = self._uow.x(
-            "INSERT INTO mail_ledger (account_id, at_us, count, released) VALUES (?, ?, ?, 0) RETURNING id",
-            (account_id, decision.at_us, decision.granted),
-        ).fetchone()
-        # prune what can never count again: grants at or before the new one's instant minus 24 h
-        self._uow.x(
-            "DELETE FROM mail_ledger WHERE account_id = ? AND at_us <= ?",
-            (account_id, decision.at_us - _ledger.DAY_US),
-        )
-        return _ledger.stored(decision, int(row[0]))
+        row_id = self._uow.dialect.add_grant(self._uow, account_id, decision.at_us, decision.granted)
+        return _ledger.stored(decision, row_id)
 
     def release(self, account_id: str, reservation: Reservation, *, at: datetime) -> None:
         check_identifier(account_id, "account_id")
@@ -560,7 +582,7 @@ class _Mail:
         reservation = _ledger.check_reservation(reservation)
         if reservation.id is None or reservation.granted == 0:
             return
-        self._uow.dialect.lock_mail(self._uow, account_id)
+        _, newest_us = self._uow.dialect.lock_mail(self._uow, account_id)
         row = self._uow.x(
             "SELECT at_us, count, released FROM mail_ledger WHERE id = ? AND account_id = ?",
             (reservation.id, account_id),
@@ -570,11 +592,11 @@ class _Mail:
                 raise _ledger.not_granted(account_id, reservation)
             if not row[2]:
                 self._uow.x("UPDATE mail_ledger SET released = 1 WHERE id = ?", (reservation.id,))
+                self._uow.x(
+                    "UPDATE mail_accounts SET total = total - ? WHERE account_id = ?", (row[1], account_id)
+                )
             return
-        newest = self._uow.x(
-            "SELECT max(at_us) FROM mail_ledger WHERE account_id = ?", (account_id,)
-        ).fetchone()
-        now_us = max(at_us, newest[0] if newest and newest[0] is not None else at_us)
+        now_us = max(at_us, newest_us if newest_us is not None else at_us)
         if reservation.at_us > now_us - _ledger.DAY_US:
             raise _ledger.not_granted(account_id, reservation)
         # otherwise it has left the window (and was pruned): releasing it changes nothing
@@ -582,8 +604,7 @@ class _Mail:
     def window(self, account_id: str, *, limit: int, at: datetime) -> MailWindow:
         check_identifier(account_id, "account_id")
         at, limit = utc(at), check_count(limit, "limit")
-        at_us = to_micros(at)
-        return _ledger.window(limit, self._live(account_id, at_us), self._summary(account_id, at_us)[1])
+        return _ledger.window(limit, self._live(account_id, to_micros(at)), self._state(account_id)[1])
 
     def entries(self, account_id: str, *, at: datetime) -> list[tuple[datetime, int]]:
         check_identifier(account_id, "account_id")

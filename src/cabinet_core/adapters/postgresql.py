@@ -6,9 +6,9 @@ with the applied versions recorded in ``schema_version``.
 
 Atomic across processes, at READ COMMITTED:
 
-- a mail reservation takes a transaction-scoped advisory lock on the account's ledger, then reads the
-  window (a fresh snapshot, which includes every grant committed before the lock was granted), decides and
-  inserts: reservations of one account are serialised, other accounts' run in parallel;
+- a mail reservation first locks the account's row in ``mail_accounts`` (an upsert, so the first one too),
+  then reads (a fresh snapshot, with every grant committed before the lock was granted), decides and
+  writes: reservations of one account are serialised, other accounts' run in parallel;
 - the invoice counter is one row updated in the invoice's transaction: its row lock hands numbers out one
   transaction at a time, and a rollback returns the number;
 - a payment is recorded with ``INSERT ... ON CONFLICT DO NOTHING``: a second transaction with the same id
@@ -29,6 +29,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConcurrencyConflict, ConfigurationError, StorageError
+from ..quotas import DAY_US
 from ._sql import Dialect, SQLUnitOfWork
 
 if TYPE_CHECKING:
@@ -37,8 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMA_VERSION", "PostgresStorage", "PostgresUnitOfWork"]
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-# advisory lock namespaces (the first int4 key): "cabm" for mail ledgers, "cabs" for migrations
-_MAIL_LOCK = 0x6361626D
+# the advisory lock key that serialises migrations ("cabs")
 _MIGRATION_LOCK = 0x63616273
 
 _MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
@@ -73,6 +73,17 @@ _MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX mail_ledger_window ON mail_ledger (account_id, at_us)",
         ),
     ),
+    (
+        2,
+        (
+            # per account: the sum of its stored unreleased grants and its newest grant; the row to lock
+            'CREATE TABLE mail_accounts (account_id TEXT COLLATE "C" PRIMARY KEY, total BIGINT NOT NULL, '
+            "newest_us BIGINT)",
+            "INSERT INTO mail_accounts (account_id, total, newest_us) SELECT account_id, "
+            "sum(CASE WHEN released = 0 THEN count ELSE 0 END), max(at_us) "
+            "FROM mail_ledger GROUP BY account_id",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
@@ -88,6 +99,7 @@ TABLES = (
     "history",
     "outbox",
     "mail_ledger",
+    "mail_accounts",
 )
 
 
@@ -125,8 +137,31 @@ class _PostgresDialect(Dialect):
             return ConcurrencyConflict(f"{where}: a concurrent transaction got in the way; retry ({exc})")
         return StorageError(f"{where}: {str(exc).strip()}")
 
-    def lock_mail(self, uow: SQLUnitOfWork, account_id: str) -> None:
-        uow.x("SELECT pg_advisory_xact_lock(?, hashtext(?))", (_MAIL_LOCK, account_id))
+    def lock_mail(self, uow: SQLUnitOfWork, account_id: str) -> tuple[int, int | None]:
+        # One statement creates the account's ledger row if needed and locks it until the transaction ends
+        # (ON CONFLICT DO UPDATE locks the existing row; a concurrent first insert waits on the key).
+        row = uow.x(
+            "INSERT INTO mail_accounts (account_id, total, newest_us) VALUES (?, 0, NULL) "
+            "ON CONFLICT (account_id) DO UPDATE SET total = mail_accounts.total "
+            "RETURNING total, newest_us",
+            (account_id,),
+        ).fetchone()
+        return int(row[0]), None if row[1] is None else int(row[1])
+
+    def add_grant(self, uow: SQLUnitOfWork, account_id: str, at_us: int, count: int) -> int:
+        # insert, prune and update the totals in one round trip (data-modifying CTEs run exactly once)
+        row = uow.x(
+            "WITH pruned AS (DELETE FROM mail_ledger WHERE account_id = ? AND at_us <= ? "
+            "RETURNING count, released), "
+            "granted AS (INSERT INTO mail_ledger (account_id, at_us, count, released) VALUES (?, ?, ?, 0) "
+            "RETURNING id), "
+            "totals AS (UPDATE mail_accounts SET total = total + ? - "
+            "(SELECT coalesce(sum(count), 0) FROM pruned WHERE released = 0), "
+            "newest_us = greatest(coalesce(newest_us, ?), ?) WHERE account_id = ?) "
+            "SELECT id FROM granted",
+            (account_id, at_us - DAY_US, account_id, at_us, count, count, at_us, at_us, account_id),
+        ).fetchone()
+        return int(row[0])
 
 
 _DIALECT = _PostgresDialect()

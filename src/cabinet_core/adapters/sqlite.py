@@ -58,6 +58,17 @@ _MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX mail_ledger_window ON mail_ledger (account_id, at_us)",
         ),
     ),
+    (
+        2,
+        (
+            # per account: the sum of its stored unreleased grants and its newest grant
+            "CREATE TABLE mail_accounts (account_id TEXT PRIMARY KEY, total INTEGER NOT NULL, "
+            "newest_us INTEGER)",
+            "INSERT INTO mail_accounts (account_id, total, newest_us) SELECT account_id, "
+            "sum(CASE WHEN released = 0 THEN count ELSE 0 END), max(at_us) "
+            "FROM mail_ledger GROUP BY account_id",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
