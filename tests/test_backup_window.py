@@ -361,3 +361,27 @@ def test_odd_zones_near_their_transitions(data: tuple[str, datetime], w: BackupW
     assert closes - opens == w.length
     _assert_first(w, moment, opens)
     _assert_start_or_gap_end(w, opens)
+
+
+def test_containing() -> None:
+    """The occurrence holding a moment, or None between windows; the end itself is outside."""
+    w = BackupWindow(time(23, 30), time(1))
+    night = w.on(date(2024, 5, 1))
+    assert w.containing(night[0]) == night
+    assert w.containing(night[1] - timedelta(seconds=1)) == night
+    assert w.containing(night[1]) is None
+    assert w.containing(night[0] - timedelta(seconds=1)) is None
+
+
+@given(w=windows(), moment=moments)
+def test_containing_agrees_with_the_occurrences(w: BackupWindow, moment: datetime) -> None:
+    """containing(m) is the occurrence of the days around m that covers m, or None when none does."""
+    day = moment.astimezone(w.zone).date()
+    covering = [
+        occ for occ in (w.on(day + timedelta(days=d)) for d in range(-3, 2)) if occ[0] <= moment < occ[1]
+    ]
+    found = w.containing(moment)
+    if found is None:
+        assert not covering
+    else:
+        assert found in covering

@@ -28,6 +28,12 @@ _EXPORTS: dict[str, str] = {
     "MailQuotaExceeded": "quotas",
     "BackupWindow": "backup_policy",
     "RetentionPolicy": "backup_policy",
+    "BackupThroughput": "backup_policy",
+    "BackupSchedule": "backup_policy",
+    "BackupJob": "backup_policy",
+    "NightPlan": "backup_policy",
+    "plan_night": "backup_policy",
+    "Version": "backup_policy",
     "parse_forwarding": "forwarding",
     "ForwardingRejected": "forwarding",
     "Hostname": "domains",
@@ -64,7 +70,16 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from .backup_policy import BackupWindow, RetentionPolicy
+    from .backup_policy import (
+        BackupJob,
+        BackupSchedule,
+        BackupThroughput,
+        BackupWindow,
+        NightPlan,
+        RetentionPolicy,
+        Version,
+        plan_night,
+    )
     from .contacts import Channel, Contacts, Manager, Phone, WorkingHours
     from .domains import DomainStatus, Hostname, MasterDomains, OwnDomain
     from .errors import (

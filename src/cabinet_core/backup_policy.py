@@ -226,6 +226,15 @@ class BackupWindow:
                 return start, end
         raise AssertionError(f"no start of {self} within two days after {moment.isoformat()}")  # unreachable
 
+    def containing(self, moment: datetime) -> tuple[datetime, datetime] | None:
+        """The occurrence (start, end), in UTC, with start <= moment < end; None outside every window.
+
+        This is "that night" for a backup that started at ``moment`` (see :func:`plan_update`).
+        """
+        moment = require_aware(moment, "moment").astimezone(UTC)
+        start, end = self.next_after(moment - self.length)
+        return (start, end) if start <= moment else None
+
 
 def _resolve(naive: datetime, z: ZoneInfo) -> datetime:
     """The instant (UTC) a local wall time names: the first occurrence in a fold, the gap's end in a gap."""
@@ -685,8 +694,9 @@ def plan_update(
 ) -> UpdateDecision:
     """Schedule the automatic update right after that night's successful backup, never without one.
 
-    ``night`` is the window occurrence (start, end) the update belongs to, as :meth:`BackupWindow.on`
-    returns it; the backup counts only if it started inside it.
+    ``night`` is the window occurrence (start, end) the update belongs to, as :meth:`BackupWindow.on` or
+    :meth:`BackupWindow.containing` (of the backup's start) return it; the backup counts only if it
+    started inside it.
     """
     if not isinstance(auto_update, bool):
         raise InvalidType(f"auto_update must be True or False, got {auto_update!r}")
