@@ -124,7 +124,8 @@ def parse_forwarding(text: str, own_mailbox: str, max_count: int = DEFAULT_MAX_F
     except EmailNotValidError as exc:
         raise InvalidInput(f"own_mailbox {own_mailbox!r} is not an e-mail address: {exc}") from None
 
-    limit = (max_count + 1) * _MAX_TEXT_PER_ADDRESS
+    # Generous enough that a list merely over the count gets the count error, not this one.
+    limit = (max(max_count, DEFAULT_MAX_FORWARDING) + 1) * _MAX_TEXT_PER_ADDRESS
     if len(text) > limit:
         raise ForwardingRejected(
             f"the forwarding list is {len(text)} characters long; at most {max_count} addresses "
