@@ -223,3 +223,11 @@ def test_separator_choice_does_not_matter(pasted: tuple[str, list[Entry]], sep: 
     if len({e.key for e in entries}) > 10:
         return
     assert parse(sep.join(e.text for e in entries)) == parse(text)
+
+
+def test_huge_paste_refused_before_parsing() -> None:
+    """A hostile megabyte of text is refused by its length, naming the limit, without validating entries."""
+    with pytest.raises(ForwardingRejected, match="characters long") as info:
+        parse_forwarding("a@x.ru," * 150_000, own_mailbox="acme@mail.example")
+    assert info.value.problems == []
+    assert info.value.count is None
