@@ -136,13 +136,27 @@ def test_update_never_without_a_successful_backup_that_night(
     if has_backup:
         began = NIGHT[0] + timedelta(seconds=start)
         backup = BackupOutcome(began, began + timedelta(minutes=minutes), ok)
-    decision = plan_update(auto_update=auto, installed=installed, latest=latest, night=NIGHT, backup=backup)
+    night = WINDOW.containing(backup.started) if backup is not None and start % 2 else NIGHT
+    decision = plan_update(auto_update=auto, installed=installed, latest=latest, night=night, backup=backup)
     tonight = backup is not None and NIGHT[0] <= backup.started < NIGHT[1] and backup.succeeded
     should = auto and latest > installed and tonight
     assert (decision.at is not None) == should
     if decision.at is not None:
         assert backup is not None
         assert decision.at == backup.finished
+
+
+def test_containing_finds_that_night() -> None:
+    """window.containing(backup.started) is the night to pass; outside every window it is None: no update."""
+    backup = _ok()
+    night = WINDOW.containing(backup.started)
+    assert night == NIGHT
+    decision = plan_update(auto_update=True, installed=OLD, latest=NEW, night=night, backup=backup)
+    assert decision.at == backup.finished
+    late = BackupOutcome(NIGHT[1] + timedelta(hours=1), NIGHT[1] + timedelta(hours=2), True)
+    assert WINDOW.containing(late.started) is None
+    decision = plan_update(auto_update=True, installed=OLD, latest=NEW, night=None, backup=late)
+    assert (decision.at, decision.reason) == (None, "not_tonight")
 
 
 def test_outcome_and_night_are_validated() -> None:

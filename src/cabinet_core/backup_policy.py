@@ -689,24 +689,27 @@ def plan_update(
     auto_update: bool,
     installed: Version,
     latest: Version,
-    night: tuple[datetime, datetime],
+    night: tuple[datetime, datetime] | None,
     backup: BackupOutcome | None,
 ) -> UpdateDecision:
     """Schedule the automatic update right after that night's successful backup, never without one.
 
-    ``night`` is the window occurrence (start, end) the update belongs to, as :meth:`BackupWindow.on` or
-    :meth:`BackupWindow.containing` (of the backup's start) return it; the backup counts only if it
-    started inside it.
+    ``night`` is the window occurrence (start, end) the update belongs to; the backup counts only if it
+    started inside it. Pass ``window.containing(backup.started)`` (None when the backup started outside
+    every window: no update) or ``window.on(day)`` for a given night.
     """
     if not isinstance(auto_update, bool):
         raise InvalidType(f"auto_update must be True or False, got {auto_update!r}")
     newer = manual_update_available(installed, latest)
-    if not (isinstance(night, tuple) and len(night) == 2):
-        raise InvalidType(f"night must be a (start, end) pair of datetimes, got {night!r}")
-    opens = require_aware(night[0], "night start").astimezone(UTC)
-    closes = require_aware(night[1], "night end").astimezone(UTC)
-    if closes <= opens:
-        raise InvalidInput(f"night must end after it starts, got {opens.isoformat()} .. {closes.isoformat()}")
+    if night is not None and not (isinstance(night, tuple) and len(night) == 2):
+        raise InvalidType(f"night must be a (start, end) pair of datetimes or None, got {night!r}")
+    if night is not None:
+        opens = require_aware(night[0], "night start").astimezone(UTC)
+        closes = require_aware(night[1], "night end").astimezone(UTC)
+        if closes <= opens:
+            raise InvalidInput(
+                f"night must end after it starts, got {opens.isoformat()} .. {closes.isoformat()}"
+            )
     if backup is not None and not isinstance(backup, BackupOutcome):
         raise InvalidType(f"backup must be a BackupOutcome or None, got {backup!r}")
     if not auto_update:
@@ -715,7 +718,7 @@ def plan_update(
         return UpdateDecision(None, "up_to_date", f"The latest version {installed} is installed.")
     if backup is None:
         return UpdateDecision(None, "no_backup", "No backup was made this night, so the update waits.")
-    if not opens <= backup.started < closes:
+    if night is None or not opens <= backup.started < closes:
         return UpdateDecision(
             None, "not_tonight", "The last backup is not from this night's window, so the update waits."
         )
