@@ -427,3 +427,29 @@ def test_a_payment_start_needs_an_http_redirect(url: object) -> None:
     """PaymentStart refuses a redirect that is not an http(s) URL."""
     with pytest.raises(CabinetError):
         PaymentStart(payment_id="pay-1", redirect_url=url)  # type: ignore[arg-type]
+
+
+# -- the throwaway PostgreSQL cluster ---------------------------------------------------------------------
+
+
+def test_a_directory_without_server_binaries_is_reported_not_found(tmp_path: Path) -> None:
+    """TemporaryPostgres refuses a binaries directory lacking initdb/pg_ctl with PostgresNotFound."""
+    from cabinet_core.testing.postgresql import PostgresNotFound, TemporaryPostgres
+
+    with pytest.raises(PostgresNotFound, match="CABINET_PG_BINDIR"):
+        TemporaryPostgres(bindir=tmp_path)
+
+
+def test_the_binaries_directory_can_be_named_in_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """find_bindir prefers $CABINET_PG_BINDIR when it holds the server tools, and skips it otherwise."""
+    from cabinet_core.testing.postgresql import find_bindir
+
+    for tool in ("initdb", "pg_ctl", "postgres"):
+        (tmp_path / tool).write_text("#!/bin/sh\n")
+        (tmp_path / tool).chmod(0o755)
+    monkeypatch.setenv("CABINET_PG_BINDIR", str(tmp_path))
+    assert find_bindir() == tmp_path
+    (tmp_path / "pg_ctl").unlink()
+    assert find_bindir() != tmp_path
