@@ -1,14 +1,17 @@
 """The ``cabinet`` command: the personal account from a terminal, on the embedded SQLite default.
 
-Exit status: 0 done; 1 refused (the library said no: unknown tariff, quota exceeded, bad forwarding list,
-...); 2 usage error (bad options, a malformed value such as a naive ``--now``, an unsupported ``--db``).
-Errors are one line on stderr, and a command that fails writes nothing.
+Exit status: 0 done; 1 refused (the library said no: unknown tariff or account, quota exceeded, bad
+forwarding list, ...); 2 usage error (bad options, a malformed value such as a naive ``--now``, a ``--db``,
+``--catalog`` or ``--provider`` that cannot be used, a database file that does not exist yet for any
+command but ``open`` and ``demo``). Errors are one line on stderr, and a command that fails writes nothing
+-- with one exception kept on purpose: a payment that does not match its invoice is recorded for review.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -16,9 +19,10 @@ from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
+from urllib.parse import quote, unquote, urlsplit
 
 from ._time import require_aware
-from .errors import CabinetError, ConfigurationError, InvalidType, NaiveDatetime
+from .errors import CabinetError, ConfigurationError, InvalidInput, InvalidType, NaiveDatetime
 from .money import Money
 from .page import LOCALES, format_money, render_page
 
@@ -26,6 +30,14 @@ __all__ = ["main"]
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 DEFAULT_DB = "cabinet.sqlite3"
+EXIT_STATUS_HELP = (
+    "Exit status: 0 done, 1 refused by the rules (unknown tariff or account, quota exceeded, ...), "
+    "2 usage error (bad options or values, a --db that cannot be used or does not exist yet). "
+    "A failed command writes nothing."
+)
+# Only these commands may create the database file; any other on a missing file is a usage error, so a
+# mistyped --db neither creates an empty database nor reads as "no such account".
+_CREATING_COMMANDS = frozenset({"open", "demo"})
 
 
 class UsageError(Exception):
@@ -40,8 +52,18 @@ class _Parser(argparse.ArgumentParser):
 def _storage_url(db: str) -> str:
     if "://" in db:
         return db
-    # sqlite:///relative and sqlite:////absolute: the path follows the third slash either way
-    return f"sqlite:///{Path(db)}"
+    # sqlite:///relative and sqlite:////absolute: the path follows the third slash either way; quoted, so
+    # a file name with '#', '?' or '%' stays a file name and not a URL fragment, query or escape
+    return f"sqlite:///{quote(str(Path(db)), safe='/')}"
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file an ``sqlite:///`` URL names (None for other URLs; open_storage judges malformed ones)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "sqlite" or parts.netloc or not parts.path.startswith("/"):
+        return None
+    path = unquote(parts.path[1:])
+    return Path(path) if path else None
 
 
 def _instant(text: str) -> datetime:
@@ -57,17 +79,18 @@ def _instant(text: str) -> datetime:
         raise UsageError(f"--now {text!r} has no time zone; add one, e.g. {text}+03:00") from None
 
 
-class _TerminalFtpSink:
-    """Shows new FTP credentials once, on the terminal (an operator hands them over)."""
+class _KeptFtpSink:
+    """Keeps new FTP credentials until the change is stored; ``cmd_ftp`` then shows them once.
 
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
+    Printing from ``deliver`` would show a password that a failed or retried transaction never stored,
+    and would break ``--json`` output with plain text.
+    """
+
+    def __init__(self) -> None:
+        self.credentials: Any = None
 
     def deliver(self, credentials: Any) -> None:
-        print(
-            f"FTP login: {credentials.username}\nFTP password (shown once): {credentials.password}",
-            file=self.out,
-        )
+        self.credentials = credentials
 
 
 class _Cli:
@@ -75,6 +98,8 @@ class _Cli:
         self.args = args
         self.out = out
         self._service: Any = None
+        self._catalog: Any = None
+        self.ftp_sink = _KeptFtpSink()
 
     @property
     def locale(self) -> str:
@@ -89,22 +114,33 @@ class _Cli:
         text = getattr(self.args, "now", None)
         return None if text is None else _instant(text)
 
+    def catalog(self) -> Any:
+        if self._catalog is None:
+            from .tariffs import TariffCatalog
+
+            path = self.args.catalog or files("cabinet_core") / "data" / "sample_catalog.toml"
+            self._catalog = _setup(lambda: TariffCatalog.load(str(path)))
+        return self._catalog
+
     def service(self) -> Any:
         if self._service is None:
             from .adapters import open_storage
             from .application import CabinetService
             from .ports import SystemClock
             from .provider import ProviderConfig
-            from .tariffs import TariffCatalog
 
-            catalog_path = self.args.catalog or files("cabinet_core") / "data" / "sample_catalog.toml"
+            catalog = self.catalog()
             provider_path = self.args.provider or files("cabinet_core") / "data" / "sample_provider.toml"
-            catalog = TariffCatalog.load(str(catalog_path))
-            provider = ProviderConfig.load(str(provider_path))
-            storage = open_storage(_storage_url(self.args.db))
-            self._service = CabinetService(
-                storage, catalog, provider, SystemClock(), ftp_sink=_TerminalFtpSink(self.out)
-            )
+            provider = _setup(lambda: ProviderConfig.load(str(provider_path)))
+            url = _storage_url(self.args.db)
+            file = _sqlite_file(url)
+            if file is not None and self.args.command not in _CREATING_COMMANDS and not file.exists():
+                raise UsageError(
+                    f"no database at {file}; 'cabinet open' or 'cabinet demo' creates one, "
+                    "or point --db at an existing one"
+                )
+            storage = _setup(lambda: open_storage(url))
+            self._service = CabinetService(storage, catalog, provider, SystemClock(), ftp_sink=self.ftp_sink)
         return self._service
 
     def close(self) -> None:
@@ -118,13 +154,22 @@ class _Cli:
             print(text, file=self.out, end="" if text.endswith("\n") else "\n")
 
 
+def _setup(load: Callable[[], Any]) -> Any:
+    """Load what --db, --catalog or --provider name; a failure there is a usage error (exit status 2)."""
+    try:
+        return load()
+    except CabinetError as exc:
+        raise UsageError(_one_line(exc)) from exc
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, Money):
-        return {"amount": str(value.amount), "currency": value.currency}
+        # as the page's JSON writes money: the currency's minor units, always ("1990.00", not "1990")
+        return {"amount": str(value.round(rounding="ROUND_HALF_UP").amount), "currency": value.currency}
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
@@ -137,7 +182,7 @@ def cmd_show(cli: _Cli) -> None:
 
 
 def cmd_tariffs(cli: _Cli) -> None:
-    catalog = cli.service().catalog
+    catalog = cli.catalog()
     rows = [
         {
             "code": t.code,
@@ -239,7 +284,7 @@ def cmd_pay(cli: _Cli) -> None:
     svc = cli.service()
     invoice = svc.invoice(a.invoice)
     if invoice.account_id != a.name:
-        raise ConfigurationError(f"invoice {a.invoice} belongs to {invoice.account_id!r}, not {a.name!r}")
+        raise InvalidInput(f"invoice {a.invoice} belongs to {invoice.account_id!r}, not {a.name!r}")
     amount = invoice.total if a.amount is None else Money(a.amount, invoice.currency)
     result = svc.confirm_payment(a.payment_id, a.invoice, amount, method=a.method, at=cli.now, actor="cli")
     until = result.lease.paid_until
@@ -281,7 +326,11 @@ def cmd_auto_update(cli: _Cli) -> None:
 
 def cmd_ftp(cli: _Cli) -> None:
     access = cli.service().switch_ftp_on(cli.args.name, at=cli.now, actor="cli")
-    cli.emit({"ftp": True, "username": access.username}, "FTP access on")
+    password = cli.ftp_sink.credentials.password
+    cli.emit(
+        {"ftp": True, "username": access.username, "password": password},
+        f"FTP access on\nFTP login: {access.username}\nFTP password (shown once): {password}",
+    )
 
 
 def cmd_forwarding(cli: _Cli) -> None:
@@ -387,14 +436,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="cabinet",
         description="The personal account of a hosted application: tariffs, payments, quotas, settings.",
-        epilog="Exit status: 0 done, 1 refused by the rules, 2 usage error. A failed command writes nothing.",
+        epilog=EXIT_STATUS_HELP,
         parents=[common],
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     def command(name: str, func: Callable[[_Cli], None], help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+        p = sub.add_parser(
+            name, help=help_text, description=help_text, epilog=EXIT_STATUS_HELP, parents=[common]
+        )
         p.set_defaults(func=func)
         return p
 
@@ -423,7 +474,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("invoice", type=_positive)
     p.add_argument("--payment-id", required=True)
-    p.add_argument("--amount", help="amount received (default: the invoice total)")
+    p.add_argument(
+        "--amount",
+        help="amount received (default: the invoice total); one that does not match is refused and kept "
+        "for review",
+    )
     p.add_argument("--method", choices=["bank_transfer", "online"], default="bank_transfer")
     p = command("mail-reserve", cmd_mail_reserve, "reserve mail recipients in the rolling 24-hour window")
     p.add_argument("name")
@@ -493,6 +548,12 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         return EXIT_USAGE
     except CabinetError as exc:
         print(f"cabinet: {_one_line(exc)}", file=err)
+        return EXIT_REFUSED
+    except BrokenPipeError:
+        # the reader went away (`cabinet tariffs | head -1`): no traceback; keep Python's exit-time flush
+        # of stdout from failing again
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_REFUSED
     finally:
         cli.close()

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, TextIO
 
+from ._time import zone
 from .errors import AccountNotFound, QuotaExceeded
 from .page import format_money, render_page
 
@@ -58,6 +59,12 @@ def run_demo(
         locale=locale,
     )
     step(f"open account {name} on tariff business (configuration trade)")
+    tz = zone(account.tz)
+
+    def local(moment: datetime) -> str:
+        # the steps name instants in the account's zone, as its page does
+        return moment.astimezone(tz).isoformat(timespec="minutes")
+
     service.set_contacts(
         name,
         name="Иван Петров",
@@ -91,16 +98,16 @@ def run_demo(
     step("recorded six hourly load samples")
 
     r = service.reserve_mail(name, 3200, at=now)
-    step(f"reserved {r.granted} mail recipients")
+    step(f"reserved {r.granted:,} mail recipients")
     try:
         service.reserve_mail(name, 7000, at=now)
     except QuotaExceeded as exc:
         step(
             "reserving 7,000 more refused; fits again at "
-            + (exc.retry_at.isoformat() if exc.retry_at else "never")
+            + (local(exc.retry_at) if exc.retry_at else "never")
         )
     plan = service.plan_mail(name, 15_000, at=now)
-    step("campaign of 15,000 recipients planned: " + "; ".join(f"{t.isoformat()} x {n}" for t, n in plan))
+    step("campaign of 15,000 recipients planned: " + "; ".join(f"{local(t)} x {n:,}" for t, n in plan))
 
     pasted = f"boss@{name}.example.ru, it@{name}.example.ru;\nboss@{name.upper()}.EXAMPLE.RU,"
     service.set_forwarding(name, pasted, at=now)
@@ -123,7 +130,7 @@ def run_demo(
     step(f"{partner} opened with {name}'s referral link and paid {format_money(inv2.total, locale)}")
 
     preview = service.preview_tariff_change(name, "premium", at=now)
-    step(f"preview of a move to premium: paid until {preview.lease.paid_until.isoformat()}")
+    step(f"preview of a move to premium: paid until {local(preview.lease.paid_until)}")
     service.change_tariff(name, "premium", at=now, reason="demo")
     step("moved to premium (the dearer tariff shortens the remaining term by the price ratio)")
     req = service.request_own_domain(name, f"shop.{name}.ru", at=now)

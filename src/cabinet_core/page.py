@@ -6,6 +6,7 @@ zone with the zone named («по МСК»), numbers, and plural forms («5 по�
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
@@ -20,6 +21,7 @@ __all__ = ["LOCALES", "format_money", "plural", "render_page"]
 LOCALES: Final = {"ru": "ru_RU", "en": "en"}
 MB: Final = 1_048_576
 _BAR = 20
+_CODE_TOUCHING_DIGIT: Final = re.compile(r"([A-Za-z]{2,})(?=\d)")
 
 # Word forms per CLDR plural category (babel tells the category of a number in a locale).
 _WORDS: Final[dict[str, dict[str, dict[str, str]]]] = {
@@ -182,7 +184,10 @@ def format_money(money: Money, locale: str = "ru") -> str:
     from babel.numbers import format_currency
 
     lang = _lang(locale)
-    return str(format_currency(money.amount, money.currency, locale=LOCALES[lang]))
+    text = str(format_currency(money.amount, money.currency, locale=LOCALES[lang]))
+    # CLDR's currency spacing, which babel does not apply: a symbol that is a code (English has no
+    # symbol for the rouble) is kept apart from the digits by a no-break space, «RUB 1,990.00»
+    return _CODE_TOUCHING_DIGIT.sub("\\1\xa0", text)
 
 
 def _number(n: int | Decimal, locale: str, fmt: str | None = None) -> str:
