@@ -312,7 +312,9 @@ class CabinetService:
         with self.storage.unit_of_work() as uow:
             account, _ = self._load(uow, account_id)
             window = uow.mail.window(account.id, limit=account.lease.tariff.limits.mail_per_24h, at=now)
-            referred = sum(1 for r in uow.history.for_account(account.id) if r.kind == "referral_reward")
+            history = uow.history.for_account(account.id)
+            # paying referred accounts, each once (not one per payment)
+            referred = len({r.data["data"]["referred"] for r in history if r.kind == "referral_reward"})
         lease = account.lease
         tariff = lease.tariff
         if tariff.is_free:
