@@ -16,7 +16,8 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -35,7 +36,7 @@ from .backup_policy import (
     plan_update,
     window_fit,
 )
-from .billing import Invoice, InvoiceLine, Payment, PaymentMethod, apply_payment, check_payment, issue_invoice
+from .billing import Invoice, InvoiceLine, Payment, PaymentMethod, check_payment, issue_invoice
 from .contacts import Contacts, Phone
 from .domains import Hostname, MasterDomains, OwnDomain, account_label, system_domain
 from .errors import (
@@ -80,6 +81,9 @@ from .quotas import LoadMeter, Reservation, Usage, check_disk, check_users
 from .referrals import BonusLedger, ReferralCode, RewardPolicy, attribute, referral_link
 from .tariffs import Lease, TariffCatalog, TariffChange
 
+if TYPE_CHECKING:
+    from .adapters.dispatch import DeliveryReport
+
 __all__ = ["CabinetService", "ConfirmResult", "OwnDomainRequest"]
 
 T = TypeVar("T")
@@ -87,6 +91,7 @@ _RETRIES = 5
 MAIL_WARNING_SHARE = 0.8  # «mail quota at 80 %» notice
 TERM_NOTICE_DAYS = (7, 3, 1)
 _ACTOR = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
+_MAX_URL = 2000
 
 
 @attrs.frozen
@@ -110,6 +115,37 @@ def _check_actor(actor: object) -> str:
     if not isinstance(actor, str) or not _ACTOR.fullmatch(actor):
         raise InvalidInput(f"actor must be 1-200 printable characters naming who acts, got {actor!r}")
     return actor
+
+
+def _check_flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidType(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def _payment_method(method: object) -> PaymentMethod:
+    accepted = [m.value for m in PaymentMethod]
+    if not isinstance(method, str):
+        raise InvalidType(f"payment method must be one of {', '.join(accepted)}, got {method!r}")
+    if method not in accepted:
+        raise InvalidInput(f"payment method {method[:40]!r} is not one of: {', '.join(accepted)}")
+    return PaymentMethod(method)
+
+
+def _check_return_url(url: object) -> str:
+    """Where the gateway sends the customer back: an http(s) URL on one line (it ends up in a redirect)."""
+    hint = "give an http(s) URL such as 'https://cabinet.example/paid'"
+    if not isinstance(url, str):
+        raise InvalidType(f"return_url must be a string; {hint}, got {url!r}")
+    if len(url) > _MAX_URL or not url.isprintable() or any(c.isspace() for c in url):
+        raise InvalidInput(f"return_url {url[:80]!r} must be one line of at most {_MAX_URL} characters")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise InvalidInput(f"return_url {url[:80]!r} is not a valid URL ({exc}); {hint}") from None
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise InvalidInput(f"return_url {url[:80]!r} is not an http(s) URL; {hint}")
+    return url
 
 
 class CabinetService:
@@ -193,9 +229,10 @@ class CabinetService:
         *,
         dedup_key: str | None = None,
         **data: Any,
-    ) -> None:
+    ) -> bool:
+        """Queue a notice in this unit of work; False if nothing was queued (no contacts, or a duplicate)."""
         if account.contacts is None:
-            return  # nobody to write to; the page still shows everything
+            return False  # nobody to write to; the page still shows everything
         note = Notification(
             account_id=account.id,
             kind=kind,
@@ -204,7 +241,7 @@ class CabinetService:
             body=body,
             data=data,
         )
-        uow.outbox.enqueue(note, at=at, dedup_key=dedup_key)
+        return uow.outbox.enqueue(note, at=at, dedup_key=dedup_key) is not None
 
     def system_domain(self, account: Account) -> Hostname:
         return system_domain(account.id, account.master_domain, self.masters)
@@ -216,6 +253,18 @@ class CabinetService:
     def _estimate(self, account: Account) -> timedelta:
         size = max(account.last_backup_bytes, account.usage.disk_bytes)
         return self.throughput.estimate(size)
+
+    def _paid(self, lease: Lease, invoice: Invoice, at: datetime) -> Lease:
+        """The lease once the invoice's months are paid at ``at``.
+
+        Paid months are converted by price ratio when the account is on another paid tariff (DESIGN.md
+        "Invoices and payments"). A free tariff has no term to convert into, so an account on it moves to
+        the tariff it paid for, starting with the paid months: the money is never refused after it arrived.
+        """
+        paid_for = self.catalog[invoice.tariff_code]
+        if lease.tariff.is_free:
+            return lease.change_tariff(paid_for, at).lease.extend(invoice.months, at)
+        return lease.extend_converted(invoice.months, paid_for, at)
 
     # -- opening ----------------------------------------------------------------------------------------
     def open_account(
@@ -240,6 +289,8 @@ class CabinetService:
         master = self.masters.pick(master_domain)
         system_domain(label, master, self.masters)
         zone(tz)
+        if not isinstance(locale, str):
+            raise InvalidType(f"locale must be one of {', '.join(LOCALES)}, got {locale!r}")
         if locale not in LOCALES:
             raise InvalidInput(f"locale {locale!r} is not supported; use one of: {', '.join(LOCALES)}")
         window = self.offered_windows[0]
@@ -505,12 +556,11 @@ class CabinetService:
         credit is paid at once."""
         now = self._now(at)
         _check_actor(actor)
-        if not isinstance(use_bonus, bool):
-            raise InvalidType(f"use_bonus must be True or False, got {use_bonus!r}")
+        _check_flag(use_bonus, "use_bonus")
 
         def work(uow: UnitOfWork) -> Invoice:
             account, version = self._load(uow, account_id)
-            code = tariff or account.lease.tariff.code
+            code = account.lease.tariff.code if tariff is None else tariff
             if self.catalog[code].is_free:
                 raise InvalidInput(f"tariff {code!r} is free; there is nothing to invoice")
             credit = account.bonus.balance if use_bonus else None
@@ -527,12 +577,7 @@ class CabinetService:
                 _, ledger = account.bonus.spend(used)
                 updated = attrs.evolve(account, bonus=ledger)
             if invoice.total.is_zero():
-                updated = attrs.evolve(
-                    updated,
-                    lease=updated.lease.extend_converted(
-                        invoice.months, self.catalog[invoice.tariff_code], now
-                    ),
-                )
+                updated = attrs.evolve(updated, lease=self._paid(updated.lease, invoice, now))
             if updated is not account:
                 self._save(uow, updated, version)
             self._record(
@@ -571,6 +616,9 @@ class CabinetService:
         """Open an online payment for an invoice through the host's gateway."""
         if self.payments is None:
             raise ConfigurationError("no PaymentGateway was given to CabinetService; online payment is off")
+        if not isinstance(account_id, str):
+            raise InvalidType(f"account id must be a string, got {account_id!r}")
+        _check_return_url(return_url)
         invoice = self.invoice(invoice_number)
         if invoice.account_id != account_id:
             raise InvalidInput(f"invoice {invoice_number} does not belong to account {account_id!r}")
@@ -594,23 +642,43 @@ class CabinetService:
     ) -> ConfirmResult:
         """Apply a payment confirmation exactly once (by payment id): extend the term, reward the referrer.
 
-        A payment that does not match its invoice is kept for review and raises :class:`PaymentRejected`.
+        A payment that does not match its invoice (amount, currency), a payment of an invoice already settled
+        with bonus credit, or a repeated payment id that names another invoice or amount than the one
+        applied, is kept for review, changes nothing else, and raises :class:`PaymentRejected`.
         """
         now = self._now(at)
         _check_actor(actor)
-        payment = Payment(payment_id, invoice_number, amount, now, PaymentMethod(method))
+        if not isinstance(amount, Money):
+            raise InvalidType(f"amount must be Money such as Money('1990.00', 'RUB'), got {amount!r}")
+        payment = Payment(payment_id, invoice_number, amount, now, _payment_method(method))
 
-        def work(uow: UnitOfWork) -> ConfirmResult:
+        def work(uow: UnitOfWork) -> tuple[ConfirmResult, str | None]:
             invoice = _invoice_from(uow.invoices.get(invoice_number).data)
             account, version = self._load(uow, invoice.account_id)
             try:
                 check_payment(invoice, payment)
+                if invoice.total.is_zero():
+                    raise PaymentRejected(
+                        f"invoice {invoice.number} was settled with bonus credit and nothing is due; "
+                        f"payment {payment_id} kept for review"
+                    )
+                applied = uow.payments.get(payment_id)
+                if applied is not None and (
+                    applied.data["invoice"] != invoice_number
+                    or Money(applied.data["amount"], applied.data["currency"]) != amount
+                ):
+                    raise PaymentRejected(
+                        f"payment {payment_id} was applied to invoice {applied.data['invoice']} for "
+                        f"{applied.data['amount']} {applied.data['currency']}; this confirmation says "
+                        f"invoice {invoice_number} for {amount}; kept for review"
+                    )
             except PaymentRejected as exc:
+                # kept (once per id) in this unit of work; nothing else is written
                 uow.payments.reject(payment_id, account.id, str(exc), _payment_doc(payment), at=now)
-                return ConfirmResult(False, account.lease, invoice_number)
+                return ConfirmResult(False, account.lease, invoice_number), str(exc)
             if not uow.payments.record(payment_id, account.id, _payment_doc(payment), at=now):
-                return ConfirmResult(False, account.lease, invoice_number)
-            lease = apply_payment(account.lease, invoice, payment, self.catalog)
+                return ConfirmResult(False, account.lease, invoice_number), None  # a repeated delivery
+            lease = self._paid(account.lease, invoice, now)
             updated = attrs.evolve(account, lease=lease)
             self._save(uow, updated, version)
             self._record(
@@ -623,6 +691,8 @@ class CabinetService:
                 invoice=invoice_number,
                 amount=str(amount.amount),
                 method=payment.method.value,
+                tariff_before=account.lease.tariff.code,
+                tariff_after=lease.tariff.code,
                 paid_until_before=account.lease.paid_until.isoformat(),
                 paid_until_after=lease.paid_until.isoformat(),
             )
@@ -638,20 +708,12 @@ class CabinetService:
             )
             if account.referred_by is not None:
                 self._reward(uow, account.referred_by, account.id, payment_id, amount, now)
-            return ConfirmResult(True, lease, invoice_number)
+            return ConfirmResult(True, lease, invoice_number), None
 
-        result = self._retrying(work)
-        if not result.applied:
-            self._raise_if_rejected(payment_id, invoice_number)
+        result, rejected = self._retrying(work)
+        if rejected is not None:
+            raise PaymentRejected(rejected)
         return result
-
-    def _raise_if_rejected(self, payment_id: str, invoice_number: int) -> None:
-        with self.storage.unit_of_work() as uow:
-            if uow.payments.get(payment_id) is not None:
-                return  # a repeated delivery of an applied payment
-            for r in uow.payments.rejected():
-                if r.payment_id == payment_id:
-                    raise PaymentRejected(r.reason)
 
     def _reward(
         self,
@@ -691,6 +753,7 @@ class CabinetService:
     ) -> Reservation:
         """Reserve ``n`` recipients in the rolling 24-hour window; refusals say when they will fit."""
         now = self._now(at)
+        _check_flag(partial, "partial")
 
         def work(uow: UnitOfWork) -> Reservation:
             account, _ = self._load(uow, account_id)
@@ -860,14 +923,16 @@ class CabinetService:
     ) -> str:
         """The server reports a night's backup; returns the auto-update decision's reason code."""
         outcome = BackupOutcome(started, finished, succeeded)
-        if isinstance(size_bytes, bool) or not isinstance(size_bytes, int) or size_bytes < 0:
-            raise InvalidInput(f"size_bytes must be a non-negative whole number, got {size_bytes!r}")
+        if isinstance(size_bytes, bool) or not isinstance(size_bytes, int):
+            raise InvalidType(f"size_bytes must be a whole number of bytes, got {size_bytes!r}")
+        if size_bytes < 0:
+            raise InvalidInput(f"size_bytes must not be negative, got {size_bytes}")
 
         def work(uow: UnitOfWork) -> str:
             account, version = self._load(uow, account_id)
-            night = account.backup_window.next_after(
-                outcome.started - account.backup_window.length - timedelta(days=1)
-            )
+            window = account.backup_window
+            # "that night" is the window occurrence the backup started in (None: outside every window)
+            night = window.containing(outcome.started)
             decision = plan_update(
                 auto_update=account.auto_update,
                 installed=account.installed,
@@ -902,7 +967,7 @@ class CabinetService:
                     "backup_does_not_fit",
                     "Бэкап не помещается в окно",
                     "Оценка длительности бэкапа больше выбранного окна; выберите более длинное окно.",
-                    dedup_key=f"backupfit:{account.id}:{outcome.started.date().isoformat()}",
+                    dedup_key=f"backupfit:{account.id}:{_night_of(window, night, outcome.started)}",
                 )
             return decision.reason
 
@@ -1031,7 +1096,7 @@ class CabinetService:
             if days not in TERM_NOTICE_DAYS:
                 return 0
             key = f"term:{account.id}:{lease.paid_until.isoformat()}:{days}"
-            self._notify(
+            queued = self._notify(
                 uow,
                 account,
                 now,
@@ -1041,17 +1106,23 @@ class CabinetService:
                 dedup_key=key,
                 days=days,
             )
-            return 1
+            return 1 if queued else 0  # 0: this term's notice for these days went out already
 
         return self._retrying(work)
 
-    def deliver_notifications(self, *, limit: int = 100) -> Any:
+    def deliver_notifications(self, *, limit: int = 100) -> DeliveryReport:
         """Deliver due notifications through the Mailer (after the commits that queued them)."""
         if self.mailer is None:
             raise ConfigurationError("no Mailer was given to CabinetService; notifications stay queued")
         from .adapters.dispatch import deliver_outbox
 
         return deliver_outbox(self.storage, self.mailer, self.clock, limit=limit)
+
+
+def _night_of(window: BackupWindow, night: tuple[datetime, datetime] | None, started: datetime) -> str:
+    """The local date a backup's night is known by: the date its window opened (else the start's date)."""
+    opened = started if night is None else night[0]
+    return opened.astimezone(window.zone).date().isoformat()
 
 
 def _invoice_doc(invoice: Invoice) -> dict[str, Any]:
