@@ -656,3 +656,18 @@ def test_property_any_forwarding_text_without_addresses_is_refused_cleanly(
     """A forwarding list with no address in it (any text without '@') is refused in one line, unchanged."""
     line = shared.refused(REFUSED, "forwarding", "acme", "--", text)
     assert "forwarding not changed" in line
+
+
+@pytest.mark.postgresql
+def test_command_demo_on_postgresql_gives_the_same_page(postgres_dsn: str, tmp_path: Path) -> None:
+    """On a postgresql:// DSN the demo prints the golden page, and a refused command changes nothing there."""
+    result = run("demo", "--db", postgres_dsn, "--now", DEMO_AT, cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    assert masked(result.stdout) == (GOLDEN / "demo_ru.txt").read_text(encoding="utf-8")
+    pg = Cabinet(tmp_path / "unused.sqlite3")
+    before = (pg.ok("show", "acme", "--db", postgres_dsn), pg.ok("history", "acme", "--db", postgres_dsn))
+    refused = pg.run("change-tariff", "acme", "start", "--yes", "--db", postgres_dsn)
+    assert refused.returncode == REFUSED and "users 6 > 3" in one_error_line(refused)
+    after = (pg.ok("show", "acme", "--db", postgres_dsn), pg.ok("history", "acme", "--db", postgres_dsn))
+    assert after == before
+    assert list(tmp_path.iterdir()) == []
