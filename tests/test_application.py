@@ -1354,12 +1354,18 @@ def test_concurrent_tariff_changes_are_serialised_never_merged(shared_url: str) 
     assert changes[1]["paid_until_before"] == changes[0]["paid_until_after"]
     assert changes[1]["paid_until_after"] == final.paid_until.isoformat()
 
-    # a longer race: every change is applied on the previous one's result, in the history's order
+    # a longer race of four processes: every change is applied on the previous one's result, in the
+    # history's order (a lost update would show as an entry starting from a stale term)
     begin = final
-    plans = [["business", "premium", "start", "premium"], ["start", "business", "premium", "business"]]
+    plans = [
+        ["business", "premium", "start", "premium", "business"],
+        ["start", "business", "premium", "business", "start"],
+        ["premium", "start", "business", "start", "premium"],
+        ["business-eu", "premium", "business", "start", "business-eu"],
+    ]
     spawn(change_worker, [(shared_url, account, plan, at.isoformat()) for plan in plans])
     changes = [r.data["data"] for r in service.history(account) if r.kind == "tariff_change"][2:]
-    assert len(changes) == 8
+    assert len(changes) == 20
     replay = begin
     for change in changes:
         assert change["paid_until_before"] == replay.paid_until.isoformat()
@@ -1454,3 +1460,103 @@ def test_clock_is_used_when_no_instant_is_given(env: Env) -> None:
     invoice = service.issue_invoice(account, 1)
     assert invoice.issued_at == T0 + timedelta(days=3)
     assert service.overview(account).at == T0 + timedelta(days=3)
+
+
+def test_payment_after_a_tariff_change_is_converted_by_price_ratio(env: Env) -> None:
+    """An invoice for business paid after the account moved to premium adds the business months converted
+    by the price ratio, as the pure lease does."""
+    account = env.open("business")
+    env.pay(account, 1)
+    invoice = env.service.issue_invoice(account, 3, at=T0)
+    env.service.change_tariff(account, "premium", at=T0 + DAY)
+    lease = lease_of(env, account)
+    result = env.service.confirm_payment("pay-conv", invoice.number, invoice.total, at=T0 + 2 * DAY)
+    assert result.lease == lease.extend_converted(3, catalog()["business"], T0 + 2 * DAY)
+    assert lease_of(env, account) == result.lease and result.lease.tariff.code == "premium"
+
+
+def test_an_own_domain_serves_one_account(env: Env) -> None:
+    """A domain another account already connected is refused in plain words, and nothing is written."""
+    first, second = env.open("premium"), env.open("premium")
+    env.service.request_own_domain(first, "shop.example.ru", at=T0)
+    before = env.snapshot()
+    with pytest.raises(InvalidInput) as info:
+        env.service.request_own_domain(second, "SHOP.example.ru", at=T0)
+    assert "'shop.example.ru' is already connected to another account" in str(info.value)
+    assert env.snapshot() == before
+
+
+def test_ftp_credentials_are_handed_out_only_after_commit(env: Env) -> None:
+    """When the commit fails the sink gets nothing; when it succeeds it gets one password, which matches the
+    stored hash."""
+    account = env.open("premium")
+    failing = CommitFails(env.storage)
+    crashing = build_service(failing, env.clock, sink=env.sink)
+    failing.fail = 1
+    with pytest.raises(StorageError):
+        crashing.switch_ftp_on(account, at=T0)
+    assert env.sink.delivered == [] and env.service.account(account).ftp is None
+    crashing.switch_ftp_on(account, at=T0)
+    [credentials] = env.sink.delivered
+    stored = env.service.account(account).ftp
+    assert stored is not None and stored.verify(account, credentials.password)
+
+
+@pytest.mark.parametrize(
+    ("damage", "path"),
+    [("layout", ("doc",)), ("missing", ("lease", "paid_until")), ("wrong type", ("usage", "users"))],
+)
+def test_a_damaged_account_document_is_refused_clearly(env: Env, damage: str, path: tuple[str, ...]) -> None:
+    """A stored document of another layout or damaged by hand raises StorageError naming the account, in
+    reads and in use cases, and nothing more is written."""
+    account = env.open("business")
+    with env.storage.unit_of_work() as uow:
+        stored = uow.accounts.get(account)
+        data = stored.data
+        node = data
+        for key in path[:-1]:
+            node = node[key]
+        if damage == "layout":
+            node[path[-1]] = 2
+        elif damage == "missing":
+            del node[path[-1]]
+        else:
+            node[path[-1]] = "12"
+        uow.accounts.save(account, data, expected_version=stored.version)
+        uow.commit()
+    before = env.snapshot()
+    for attempt in (
+        lambda: env.service.overview(account, at=T0),
+        lambda: env.service.change_tariff(account, "premium", at=T0),
+        lambda: env.service.issue_invoice(account, 1, at=T0),
+    ):
+        with pytest.raises(StorageError) as info:
+            attempt()
+        assert repr(account) in str(info.value)
+    assert env.snapshot() == before
+
+
+def test_the_account_document_reads_back_as_written(env: Env) -> None:
+    """An account with every part filled (contacts, domain, FTP, backup, bonus, load) reads back equal."""
+    from cabinet_core.account import Account
+
+    service = env.service
+    account = env.open("premium")
+    service.set_contacts(
+        account, name="Анна", email="a@x.ru", phone="+7 916 123-45-67", channel="phone", at=T0
+    )
+    request = service.request_own_domain(account, "пример.рф", at=T0)
+    env.dns.cnames[request.domain.hostname.ascii] = f"{account}.{MASTER}."
+    service.verify_own_domain(account, at=T0)
+    service.switch_ftp_on(account, at=T0)
+    start = datetime(2026, 11, 26, 1, 5, tzinfo=MSK)
+    service.record_backup(
+        account, started=start, finished=start + timedelta(minutes=7), succeeded=True, size_bytes=3
+    )
+    friend = env.open("start", referral_code=service.account(account).referral_code.value)
+    env.pay(friend, 2)
+    service.record_load(account, Decimal("12.5"), at=T0 + timedelta(minutes=30))
+    service.set_forwarding(account, "boss@acme.ru", at=T0)
+    loaded = service.account(account)
+    assert loaded.own_domain is not None and loaded.own_domain.is_active
+    assert Account.from_document(account, loaded.to_document(), catalog()) == loaded

@@ -16,6 +16,7 @@ import attrs
 from .backup_policy import BackupOutcome, BackupWindow, FtpAccess, Version
 from .contacts import Contacts, Phone
 from .domains import DomainStatus, OwnDomain, VerificationMethod
+from .errors import CabinetError, StorageError
 from .money import Money
 from .quotas import LoadMeter, Usage
 from .referrals import BonusLedger, ReferralCode
@@ -128,6 +129,32 @@ class Account:
 
     @classmethod
     def from_document(cls, account_id: str, doc: dict[str, Any], catalog: TariffCatalog) -> Account:
+        """The account a stored document describes.
+
+        A document written by a newer layout, or one that is not an account document at all (edited by
+        hand, written by another program), is refused with :class:`~cabinet_core.errors.StorageError`
+        naming the account, never read half-way. A tariff the catalog no longer offers raises the catalog's
+        :class:`~cabinet_core.errors.UnknownCode`.
+        """
+        layout = doc.get("doc") if isinstance(doc, dict) else None
+        if layout != DOCUMENT_VERSION:
+            raise StorageError(
+                f"account {account_id!r}: the stored document has layout {layout!r}; this cabinet_core "
+                f"reads layout {DOCUMENT_VERSION}"
+            )
+        try:
+            return cls._read(account_id, doc, catalog)
+        except CabinetError as exc:
+            if isinstance(exc, LookupError):
+                raise  # e.g. a tariff code the catalog no longer has: the catalog's own clear error
+            raise StorageError(f"account {account_id!r}: the stored document is malformed: {exc}") from exc
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StorageError(
+                f"account {account_id!r}: the stored document is malformed ({type(exc).__name__}: {exc})"
+            ) from exc
+
+    @classmethod
+    def _read(cls, account_id: str, doc: dict[str, Any], catalog: TariffCatalog) -> Account:
         from datetime import time
 
         def instant(value: str | None) -> datetime | None:

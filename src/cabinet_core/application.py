@@ -29,6 +29,7 @@ from .backup_policy import (
     BackupWindow,
     DownloadRule,
     FtpAccess,
+    FtpCredentials,
     FtpCredentialsSink,
     Version,
     choose_window,
@@ -902,21 +903,31 @@ class CabinetService:
     def switch_ftp_on(
         self, account_id: str, *, at: datetime | None = None, actor: str = "customer"
     ) -> FtpAccess:
-        """Switch FTP access on: fresh credentials go to the host's sink; only the hash is kept."""
+        """Switch FTP access on: fresh credentials go to the host's sink; only the hash is kept.
+
+        The credentials reach the sink once, after the hash is committed: a failed or retried unit of work
+        never hands out a password that does not work. If the sink then fails, its error propagates and
+        switching on again issues new credentials.
+        """
         now = self._now(at)
         _check_actor(actor)
         if self.ftp_sink is None:
             raise ConfigurationError("no FTP credentials sink was given to CabinetService; FTP access is off")
         sink = self.ftp_sink
+        held = _HeldCredentials()
 
         def work(uow: UnitOfWork) -> FtpAccess:
             account, version = self._load(uow, account_id)
-            access = FtpAccess.switch_on(account.id, sink)
+            access = FtpAccess.switch_on(account.id, held)  # a retry replaces the held credentials
             self._save(uow, attrs.evolve(account, ftp=access), version)
             self._record(uow, account, now, "ftp_access", actor, "", on=True)
             return access
 
-        return self._retrying(work)
+        access = self._retrying(work)
+        if held.credentials is None:  # pragma: no cover - switch_on delivers before it returns
+            raise AssertionError("FtpAccess.switch_on returned without credentials")
+        sink.deliver(held.credentials)
+        return access
 
     def record_backup(
         self, account_id: str, *, started: datetime, finished: datetime, succeeded: bool, size_bytes: int
@@ -1042,7 +1053,14 @@ class CabinetService:
             self._record(uow, account, now, "own_domain", actor, "requested", domain=own.hostname.ascii)
             return OwnDomainRequest(own, own.instructions(self.system_domain(account)))
 
-        return self._retrying(work)
+        try:
+            return self._retrying(work)
+        except KeyTaken as exc:
+            taken = Hostname(exc.key.removeprefix("domain:")).unicode
+            raise InvalidInput(
+                f"the domain {taken!r} is already connected to another account; "
+                "an own domain can serve one account only"
+            ) from None
 
     def verify_own_domain(
         self, account_id: str, *, at: datetime | None = None, actor: str = "customer"
@@ -1117,6 +1135,16 @@ class CabinetService:
         from .adapters.dispatch import deliver_outbox
 
         return deliver_outbox(self.storage, self.mailer, self.clock, limit=limit)
+
+
+class _HeldCredentials:
+    """Keeps the credentials FtpAccess.switch_on hands out until the unit of work has committed."""
+
+    def __init__(self) -> None:
+        self.credentials: FtpCredentials | None = None
+
+    def deliver(self, credentials: FtpCredentials) -> None:
+        self.credentials = credentials
 
 
 def _night_of(window: BackupWindow, night: tuple[datetime, datetime] | None, started: datetime) -> str:
