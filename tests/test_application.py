@@ -47,9 +47,11 @@ from cabinet_core.tariffs import Lease
 from cabinet_core.testing.fakes import FixedClock, RecordingMailer
 
 from strategies.application import (
+    HOSTILE_STRINGS,
     MASTER,
     PAID_TARIFFS,
     T0,
+    WRONG_TYPES,
     CommitFails,
     Env,
     FlakyMailer,
@@ -61,7 +63,6 @@ from strategies.application import (
     mail_operations,
     provider,
     spawn,
-    wrong_types,
 )
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -834,14 +835,13 @@ _OPTIONAL = {("invoice", "tariff"), ("usage", "users"), ("usage", "disk_bytes"),
 
 def test_wrong_types_in_any_parameter_are_refused_and_write_nothing(env: Env) -> None:
     """Any single parameter of any use case replaced by a value of the wrong type (or a naive datetime) is
-    refused with a CabinetError subclass, and nothing is written."""
+    refused with a CabinetError subclass, and nothing is written: every combination on memory, a sample on
+    the SQL backends (the refusal must come before any statement reaches them)."""
     ids = _prepare(env)
     calls = _valid_calls(ids)
     slots = sorted((case, param) for case, (_, kwargs) in calls.items() for param in kwargs)
 
-    @settings(max_examples=env.examples(150), **HYPOTHESIS)
-    @given(slot=st.sampled_from(slots), value=wrong_types)
-    def check(slot: tuple[str, str], value: object) -> None:
+    def attempt(slot: tuple[str, str], value: object) -> None:
         case, param = slot
         if value is None and (slot in _OPTIONAL or param == "at"):
             return  # None means "not given" here (at=None: now, from the clock)
@@ -851,24 +851,20 @@ def test_wrong_types_in_any_parameter_are_refused_and_write_nothing(env: Env) ->
         before = env.snapshot(["pay-new"])
         with pytest.raises(CabinetError):
             getattr(env.service, method)(**{**kwargs, param: value})
-        assert env.snapshot(["pay-new"]) == before
+        assert env.snapshot(["pay-new"]) == before, f"{method}({param}={value!r}) wrote something"
+
+    if env.backend == "memory":
+        for slot in slots:
+            for value in WRONG_TYPES:
+                attempt(slot, value)
+        return
+
+    @settings(max_examples=env.examples(120), **HYPOTHESIS)
+    @given(slot=st.sampled_from(slots), value=st.sampled_from(WRONG_TYPES))
+    def check(slot: tuple[str, str], value: object) -> None:
+        attempt(slot, value)
 
     check()
-
-
-HOSTILE = [
-    "",
-    " ",
-    "\x00",
-    "acme\n",
-    "'; DROP TABLE accounts; --",
-    "\u202eevil",
-    "../../etc/passwd",
-    "a" * 5000,
-    "😀",
-    "%s%s%n",
-    "<script>alert(1)</script>",
-]
 
 
 def test_hostile_strings_are_refused_everywhere(env: Env) -> None:
@@ -877,7 +873,7 @@ def test_hostile_strings_are_refused_everywhere(env: Env) -> None:
     ids = _prepare(env)
     service = env.service
     failures = []
-    for text in HOSTILE:
+    for text in HOSTILE_STRINGS:
         for label, attempt in _hostile_attempts(service, ids, text).items():
             before = env.snapshot()
             try:
@@ -964,7 +960,7 @@ def test_mail_through_the_service_decides_like_the_pure_window(env: Env) -> None
                 assert (got.granted, got.at_us) == (expected.granted, expected.at_us)
                 if got.granted:
                     pairs.append((got, expected))
-                if before < limit * 0.8 <= before + expected.granted:
+                if before * 5 < limit * 4 <= (before + expected.granted) * 5:  # 80 %, in integers
                     crossings.add(at.astimezone(MSK).date().isoformat())
             elif pairs:
                 got, expected = pairs[n % len(pairs)]
