@@ -235,6 +235,22 @@ def test_applied_payment_redelivered_with_another_amount_is_rejected(env: Env) -
     assert not again.applied and again.lease == applied.lease
 
 
+def test_second_payment_of_a_paid_invoice_is_kept_for_review(env: Env) -> None:
+    """One invoice paid under two payment ids extends the term once; the second payment is rejected, kept
+    for review, and changes nothing."""
+    account = env.open("business")
+    invoice = env.service.issue_invoice(account, 1, at=T0)
+    first = env.service.confirm_payment("pay-first", invoice.number, invoice.total, at=T0)
+    assert first.applied
+    before = env.snapshot(["pay-second"])
+    with pytest.raises(PaymentRejected, match="already paid"):
+        env.service.confirm_payment("pay-second", invoice.number, invoice.total, at=T0 + DAY)
+    after = env.snapshot(["pay-second"])
+    assert attrs.evolve(after, rejected=before.rejected) == before
+    assert [r.payment_id for r in after.rejected] == ["pay-second"]
+    assert env.service.account(account).lease == first.lease
+
+
 def test_payment_for_an_invoice_settled_by_bonus_is_rejected(env: Env) -> None:
     """An invoice paid in full with bonus credit extends the term at issue; a later 'payment' of 0 for it
     is rejected rather than extending the term a second time."""

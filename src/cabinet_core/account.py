@@ -52,6 +52,8 @@ class Account:
     bonus: BonusLedger
     usage: Usage
     load: LoadMeter
+    # invoices already paid: a second payment of one is kept for review, never applied twice
+    paid_invoices: frozenset[int] = frozenset()
 
     # -- keys the store indexes for unique lookups ------------------------------------------------------
     def keys(self) -> list[str]:
@@ -121,6 +123,7 @@ class Account:
                 "credited": sorted(self.bonus.credited),
             },
             "usage": {"users": self.usage.users, "disk_bytes": self.usage.disk_bytes},
+            "paid_invoices": sorted(self.paid_invoices),
             "load": {
                 "rate": str(self.load.rate),
                 "since": None if self.load.since is None else self.load.since.isoformat(),
@@ -222,4 +225,6 @@ class Account:
             ),
             usage=Usage(users=doc["usage"]["users"], disk_bytes=doc["usage"]["disk_bytes"]),
             load=LoadMeter(rate=Decimal(load["rate"]), since=instant(load["since"])),
+            # absent from documents written before invoices were tracked: nothing known to be paid
+            paid_invoices=frozenset(int(n) for n in doc.get("paid_invoices", [])),
         )

@@ -578,7 +578,11 @@ class CabinetService:
                 _, ledger = account.bonus.spend(used)
                 updated = attrs.evolve(account, bonus=ledger)
             if invoice.total.is_zero():
-                updated = attrs.evolve(updated, lease=self._paid(updated.lease, invoice, now))
+                updated = attrs.evolve(
+                    updated,
+                    lease=self._paid(updated.lease, invoice, now),
+                    paid_invoices=updated.paid_invoices | {number},
+                )
             if updated is not account:
                 self._save(uow, updated, version)
             self._record(
@@ -673,6 +677,11 @@ class CabinetService:
                         f"{applied.data['amount']} {applied.data['currency']}; this confirmation says "
                         f"invoice {invoice_number} for {amount}; kept for review"
                     )
+                if applied is None and invoice_number in account.paid_invoices:
+                    raise PaymentRejected(
+                        f"invoice {invoice_number} is already paid; payment {payment_id} of {amount} "
+                        "kept for review (a refund or a credit is the operator's call)"
+                    )
             except PaymentRejected as exc:
                 # kept (once per id) in this unit of work; nothing else is written
                 uow.payments.reject(payment_id, account.id, str(exc), _payment_doc(payment), at=now)
@@ -680,7 +689,9 @@ class CabinetService:
             if not uow.payments.record(payment_id, account.id, _payment_doc(payment), at=now):
                 return ConfirmResult(False, account.lease, invoice_number), None  # a repeated delivery
             lease = self._paid(account.lease, invoice, now)
-            updated = attrs.evolve(account, lease=lease)
+            updated = attrs.evolve(
+                account, lease=lease, paid_invoices=account.paid_invoices | {invoice_number}
+            )
             self._save(uow, updated, version)
             self._record(
                 uow,
