@@ -269,6 +269,38 @@ def test_payment_for_an_invoice_settled_by_bonus_is_rejected(env: Env) -> None:
     assert lease_of(env, referrer) == extended
 
 
+def test_cancelling_an_unpaid_invoice_gives_the_bonus_back(env: Env) -> None:
+    """Cancelling an unpaid invoice restores exactly the bonus credit it used; a payment arriving for it
+    afterwards is kept for review and extends nothing; a second cancel and a paid invoice are refused."""
+    referrer = env.open("premium")
+    code = env.service.account(referrer).referral_code.value
+    referred = env.open("start", referral_code=code)
+    env.pay(referred, 1)  # 10 % of 990 = 99,00 of credit: less than a month of premium
+    balance = env.service.account(referrer).bonus.balance
+    assert not balance.is_zero()
+    invoice = env.service.issue_invoice(referrer, 1, use_bonus=True, at=T0)
+    assert [line.kind for line in invoice.lines] == ["tariff", "bonus"]
+    assert env.service.account(referrer).bonus.balance.is_zero()
+    lease = lease_of(env, referrer)
+    env.service.cancel_invoice(referrer, invoice.number, at=T0)
+    assert env.service.account(referrer).bonus.balance == balance
+    with pytest.raises(PaymentRejected, match="cancelled"):
+        env.service.confirm_payment("pay-late", invoice.number, invoice.total, at=T0 + DAY)
+    assert lease_of(env, referrer) == lease
+    before = env.snapshot([])
+    with pytest.raises(InvalidInput, match="already cancelled"):
+        env.service.cancel_invoice(referrer, invoice.number, at=T0)
+    assert env.snapshot([]) == before
+    paid = env.service.issue_invoice(referrer, 1, at=T0)
+    env.service.confirm_payment("pay-ok", paid.number, paid.total, at=T0)
+    before = env.snapshot([])
+    with pytest.raises(InvalidInput, match="is paid"):
+        env.service.cancel_invoice(referrer, paid.number, at=T0)
+    with pytest.raises(InvalidInput, match="does not belong"):
+        env.service.cancel_invoice(referred, paid.number, at=T0)
+    assert env.snapshot([]) == before
+
+
 def test_free_account_paying_for_a_paid_tariff_moves_to_it(env: Env) -> None:
     """An account on the free tariff that pays an invoice for a paid tariff moves to it with the paid months
     (the payment is never lost in an error)."""
@@ -535,6 +567,15 @@ def _bad_calls() -> list[tuple[str, type[CabinetError], Call]]:
         ("invoice: months str", InvalidType, lambda s, i: s.issue_invoice(i.acme, "3", at=at)),
         ("invoice: unknown account", AccountNotFound, lambda s, i: s.issue_invoice("nobody", 1, at=at)),
         ("invoice: free", InvalidInput, lambda s, i: s.issue_invoice(i.acme, 1, tariff="free", at=at)),
+        ("cancel: str number", InvalidType, lambda s, i: s.cancel_invoice(i.beta, "1", at=at)),
+        ("cancel: missing", CabinetError, lambda s, i: s.cancel_invoice(i.beta, 999, at=at)),
+        ("cancel: not theirs", InvalidInput, lambda s, i: s.cancel_invoice(i.acme, i.invoice, at=at)),
+        ("cancel: naive", NaiveDatetime, lambda s, i: s.cancel_invoice(i.beta, i.invoice, at=NAIVE)),
+        (
+            "cancel: hostile actor",
+            InvalidInput,
+            lambda s, i: s.cancel_invoice(i.beta, i.invoice, actor="\x00"),
+        ),
         ("invoice: get 0", InvalidInput, lambda s, i: s.invoice(0)),
         ("invoice: get missing", CabinetError, lambda s, i: s.invoice(999)),
         ("invoice: get str", InvalidType, lambda s, i: s.invoice("1")),

@@ -42,6 +42,7 @@ COMMANDS = (
     "tariffs",
     "change-tariff",
     "invoice",
+    "cancel-invoice",
     "pay",
     "mail-reserve",
     "mail-plan",
@@ -454,6 +455,25 @@ def test_command_pay_applies_once_per_payment_id(cab: Cabinet) -> None:
     assert dump(cab.db) == before
     payments = [r for r in cab.history() if r["kind"] == "payment"]
     assert [r["reason"] for r in payments] == ["payment demo-acme-1", "payment bank-1"]
+
+
+def test_command_cancel_invoice(cab: Cabinet) -> None:
+    """`cancel-invoice` cancels an unpaid invoice; paying it later is refused; so is cancelling a paid one."""
+    number = str(cab.json("invoice", "acme", "--months", "1")["number"])
+    assert cab.json("cancel-invoice", "acme", number) == {
+        "cancelled": int(number),
+        "bonus_restored": {"amount": "0.00", "currency": "RUB"},
+    }
+    assert cab.history()[-1]["kind"] == "invoice_cancelled"
+    late = cab.run("pay", "acme", number, "--payment-id", "bank-late")
+    assert late.returncode == REFUSED
+    assert "cancelled" in one_error_line(late)
+    assert cab.page()["paid_until"] == DEMO_PAID_UNTIL
+    before = dump(cab.db)
+    paid = cab.run("cancel-invoice", "acme", "1")  # the demo's paid invoice
+    assert paid.returncode == REFUSED
+    assert "is paid" in one_error_line(paid)
+    assert dump(cab.db) == before
 
 
 def test_command_pay_wrong_amount_is_refused_and_kept_for_review(cab: Cabinet) -> None:

@@ -338,3 +338,13 @@ def test_spending_conserves_credit(paid: list[tuple[str, Money]], asks: list[Mon
         assert spent == min(ask.round(rounding=ROUND_DOWN), before)
         total_spent += spent
         assert ledger.balance >= rub("0") and ledger.balance + total_spent == ledger.earned
+
+
+@given(st.integers(0, 10**9), st.integers(0, 10**9))
+def test_restore_undoes_spend(earned_units: int, wanted_units: int) -> None:
+    """Restoring what a spend took gives back the ledger as it was; restoring more than spent is refused."""
+    ledger = BonusLedger(Money.from_minor(earned_units, "RUB"), Money.zero("RUB"))
+    spent, after = ledger.spend(Money.from_minor(wanted_units, "RUB"))
+    assert after.restore(spent) == ledger
+    with pytest.raises(InvalidInput):
+        after.restore(spent + Money("0.01", "RUB"))

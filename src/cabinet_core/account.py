@@ -54,6 +54,8 @@ class Account:
     load: LoadMeter
     # invoices already paid: a second payment of one is kept for review, never applied twice
     paid_invoices: frozenset[int] = frozenset()
+    # invoices cancelled unpaid (their bonus credit given back): a payment of one is kept for review
+    cancelled_invoices: frozenset[int] = frozenset()
 
     # -- keys the store indexes for unique lookups ------------------------------------------------------
     def keys(self) -> list[str]:
@@ -124,6 +126,7 @@ class Account:
             },
             "usage": {"users": self.usage.users, "disk_bytes": self.usage.disk_bytes},
             "paid_invoices": sorted(self.paid_invoices),
+            "cancelled_invoices": sorted(self.cancelled_invoices),
             "load": {
                 "rate": str(self.load.rate),
                 "since": None if self.load.since is None else self.load.since.isoformat(),
@@ -227,4 +230,5 @@ class Account:
             load=LoadMeter(rate=Decimal(load["rate"]), since=instant(load["since"])),
             # absent from documents written before invoices were tracked: nothing known to be paid
             paid_invoices=frozenset(int(n) for n in doc.get("paid_invoices", [])),
+            cancelled_invoices=frozenset(int(n) for n in doc.get("cancelled_invoices", [])),
         )

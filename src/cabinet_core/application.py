@@ -613,6 +613,47 @@ class CabinetService:
 
         return self._retrying(work)
 
+    def cancel_invoice(
+        self, account_id: str, number: int, *, at: datetime | None = None, actor: str = "customer"
+    ) -> Invoice:
+        """Cancel an unpaid invoice: the bonus credit it used is given back, and a payment that arrives for
+        it later is kept for review instead of extending the term. A paid invoice cannot be cancelled."""
+        now = self._now(at)
+        _check_actor(actor)
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise InvalidType(f"invoice number must be a whole number, got {number!r}")
+
+        def work(uow: UnitOfWork) -> Invoice:
+            account, version = self._load(uow, account_id)
+            invoice = _invoice_from(uow.invoices.get(number).data)
+            if invoice.account_id != account.id:
+                raise InvalidInput(f"invoice {number} does not belong to account {account.id!r}")
+            if number in account.paid_invoices:
+                raise InvalidInput(f"invoice {number} is paid; a paid invoice cannot be cancelled")
+            if number in account.cancelled_invoices:
+                raise InvalidInput(f"invoice {number} is already cancelled")
+            used = -sum(
+                (line.amount for line in invoice.lines if line.kind == "bonus"), Money.zero(invoice.currency)
+            )
+            bonus = account.bonus.restore(used) if not used.is_zero() else account.bonus
+            updated = attrs.evolve(
+                account, bonus=bonus, cancelled_invoices=account.cancelled_invoices | {number}
+            )
+            self._save(uow, updated, version)
+            self._record(
+                uow,
+                updated,
+                now,
+                "invoice_cancelled",
+                actor,
+                "",
+                number=number,
+                bonus_restored=str(used.amount),
+            )
+            return invoice
+
+        return self._retrying(work)
+
     def invoice(self, number: int) -> Invoice:
         with self.storage.unit_of_work() as uow:
             return _invoice_from(uow.invoices.get(number).data)
@@ -676,6 +717,11 @@ class CabinetService:
                         f"payment {payment_id} was applied to invoice {applied.data['invoice']} for "
                         f"{applied.data['amount']} {applied.data['currency']}; this confirmation says "
                         f"invoice {invoice_number} for {amount}; kept for review"
+                    )
+                if applied is None and invoice_number in account.cancelled_invoices:
+                    raise PaymentRejected(
+                        f"invoice {invoice_number} was cancelled; payment {payment_id} of {amount} kept "
+                        "for review"
                     )
                 if applied is None and invoice_number in account.paid_invoices:
                     raise PaymentRejected(

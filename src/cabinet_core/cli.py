@@ -295,6 +295,16 @@ def cmd_pay(cli: _Cli) -> None:
     )
 
 
+def cmd_cancel_invoice(cli: _Cli) -> None:
+    a = cli.args
+    inv = cli.service().cancel_invoice(a.name, a.invoice, at=cli.now, actor="cli")
+    restored = -sum((ln.amount for ln in inv.lines if ln.kind == "bonus"), Money.zero(inv.currency))
+    cli.emit(
+        {"cancelled": inv.number, "bonus_restored": restored},
+        f"invoice {inv.number} cancelled; bonus credit given back: {format_money(restored, cli.locale)}",
+    )
+
+
 def cmd_mail_reserve(cli: _Cli) -> None:
     a = cli.args
     r = cli.service().reserve_mail(a.name, a.n, partial=a.partial, at=cli.now)
@@ -470,6 +480,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--months", type=_positive, required=True)
     p.add_argument("--tariff", help="invoice another tariff than the current one")
     p.add_argument("--use-bonus", action="store_true", help="apply referral bonus credit")
+    p = command(
+        "cancel-invoice", cmd_cancel_invoice, "cancel an unpaid invoice (its bonus credit comes back)"
+    )
+    p.add_argument("name")
+    p.add_argument("invoice", type=_positive)
     p = command("pay", cmd_pay, "confirm a payment of an invoice (applied once per payment id)")
     p.add_argument("name")
     p.add_argument("invoice", type=_positive)

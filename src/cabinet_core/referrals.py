@@ -326,3 +326,13 @@ class BonusLedger:
         wanted = up_to.round(rounding=ROUND_DOWN)
         spent = min(wanted, self.balance)
         return spent, attrs.evolve(self, spent=self.spent + spent)
+
+    def restore(self, amount: Money) -> BonusLedger:
+        """Give back credit spent on an invoice that was cancelled unpaid: at most what was spent."""
+        if not isinstance(amount, Money):
+            raise InvalidType(f"amount must be Money, got {amount!r}")
+        if amount.currency != self.currency:
+            raise CurrencyMismatch(f"cannot restore {amount} to bonus credit in {self.currency}")
+        if amount.amount < 0 or amount > self.spent:
+            raise InvalidInput(f"can restore between 0 and the {self.spent} spent, got {amount}")
+        return attrs.evolve(self, spent=self.spent - amount)
