@@ -454,6 +454,7 @@ def test_leaving_premium_deactivates_the_own_domain(env: Env, verified: bool) ->
         assert service.verify_own_domain(account, at=T0).is_active
     change = service.change_tariff(account, "business", at=T0 + DAY)
     assert "custom_domain" in change.loses_features
+    assert change.own_domain_deactivated
     stored = service.account(account).own_domain
     assert stored is not None and stored.status.value == "inactive"
     entry = service.history(account)[-1]
@@ -461,6 +462,7 @@ def test_leaving_premium_deactivates_the_own_domain(env: Env, verified: bool) ->
     view = service.overview(account, at=T0 + DAY).domains
     assert (view.own_domain, view.own_domain_status) == ("пример.рф", "inactive")
     again = service.change_tariff(account, "start", at=T0 + DAY)  # already off: nothing more to record
+    assert not again.own_domain_deactivated
     assert service.history(account)[-1].data["data"]["own_domain_deactivated"] is False
     assert again.lease.tariff.code == "start"
     with pytest.raises(FeatureNotAvailable):

@@ -468,10 +468,13 @@ class CabinetService:
     def preview_tariff_change(
         self, account_id: str, tariff: str, *, at: datetime | None = None
     ) -> TariffChange:
-        """What a change would do (the new paid-until), without changing anything."""
+        """What a change would do (the new paid-until, the own domain switched off), changing nothing."""
         now = self._now(at)
         account = self.account(account_id)
-        return account.lease.change_tariff(self.catalog[tariff], now, usage=account.usage)
+        new_tariff = self.catalog[tariff]
+        change = account.lease.change_tariff(new_tariff, now, usage=account.usage)
+        off = account.own_domain is not None and account.own_domain.deactivated_for(new_tariff)[1]
+        return attrs.evolve(change, own_domain_deactivated=off)
 
     def change_tariff(
         self,
@@ -511,7 +514,7 @@ class CabinetService:
                 needs_migration=change.needs_migration,
                 own_domain_deactivated=domain_off,
             )
-            return change
+            return attrs.evolve(change, own_domain_deactivated=domain_off)
 
         return self._retrying(work)
 

@@ -233,6 +233,7 @@ def _change_dict(change: Any) -> dict[str, Any]:
         "paid_until_after": None if change.lease.tariff.is_free else change.lease.paid_until,
         "needs_migration": change.needs_migration,
         "loses_features": sorted(change.loses_features),
+        "own_domain_deactivated": change.own_domain_deactivated,
     }
 
 
@@ -248,6 +249,7 @@ def cmd_change_tariff(cli: _Cli) -> None:
             f"preview: {change.previous.tariff.code} -> {change.lease.tariff.code}; new paid-until {until}"
             + ("; needs data migration" if change.needs_migration else "")
             + ("; loses " + ", ".join(sorted(change.loses_features)) if change.loses_features else "")
+            + ("; the own domain will be switched off" if change.own_domain_deactivated else "")
             + "\nnothing changed; run again with --yes to confirm",
         )
         return

@@ -504,7 +504,8 @@ class TariffChange:
 
     ``lease`` is the new lease. ``needs_migration`` is true when the new tariff is hosted in another region
     (the account's data must move). ``loses_features`` names features of the old tariff the new one lacks
-    (e.g. ``custom_domain``: the own domain is deactivated).
+    (e.g. ``custom_domain``); ``own_domain_deactivated`` says whether the account's own domain was
+    actually switched off by the move.
     """
 
     previous: Lease
@@ -512,6 +513,9 @@ class TariffChange:
     at: datetime
     needs_migration: bool
     loses_features: frozenset[str]
+    # set by the application when the move switched the account's own domain off (DESIGN: "the
+    # tariff-change result says so"); the pure rule cannot know whether there was a domain
+    own_domain_deactivated: bool = False
 
     @property
     def time_delta(self) -> timedelta | None:
