@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from ._checks import whole
 from ._time import DEFAULT_TZ, require_aware, utc_field, zone
 from .errors import FeatureNotAvailable, InvalidInput, InvalidType
 
@@ -82,14 +83,6 @@ _MAX_SLOTS: Final = 100_000
 # --- small validators ----------------------------------------------------------------------------------
 
 
-def _whole(value: object, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidType(f"{name} must be a whole number, got {value!r}")
-    if not low <= value <= high:
-        raise InvalidInput(f"{name} must be between {low:,} and {high:,}, got {value:,}")
-    return value
-
-
 def _duration(value: object, name: str, high: timedelta = _DAY) -> timedelta:
     if not isinstance(value, timedelta):
         raise InvalidType(f"{name} must be a timedelta, got {value!r}")
@@ -99,7 +92,7 @@ def _duration(value: object, name: str, high: timedelta = _DAY) -> timedelta:
 
 
 def _size_validator(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    _whole(value, attribute.name, 0, _MAX_BYTES)
+    whole(value, attribute.name, low=0, high=_MAX_BYTES)
 
 
 def _words(span: timedelta) -> str:
@@ -348,7 +341,7 @@ class BackupThroughput:
 
     @bytes_per_second.validator
     def _check_rate(self, attribute: attrs.Attribute[int], value: object) -> None:
-        _whole(value, "bytes_per_second", 1, 10**12)
+        whole(value, "bytes_per_second", low=1, high=10**12)
 
     @overhead.validator
     def _check_overhead(self, attribute: attrs.Attribute[timedelta], value: object) -> None:
@@ -365,13 +358,13 @@ class BackupThroughput:
             raise InvalidInput(f"mb_per_s {mb_per_s!r} is not a number") from None
         if not rate.is_finite() or rate <= 0:
             raise InvalidInput(f"mb_per_s must be a positive number, got {mb_per_s!r}")
-        minutes = _whole(overhead_minutes, "overhead_minutes", 0, 12 * 60)
+        minutes = whole(overhead_minutes, "overhead_minutes", low=0, high=12 * 60)
         # Rounded down: a slower assumed speed never understates how long a backup takes.
         return cls(max(1, int(rate * MB)), timedelta(minutes=minutes))
 
     def estimate(self, size_bytes: int) -> timedelta:
         """overhead + size / speed, rounded up to whole seconds."""
-        size = _whole(size_bytes, "size_bytes", 0, _MAX_BYTES)
+        size = whole(size_bytes, "size_bytes", low=0, high=_MAX_BYTES)
         return self.overhead + timedelta(seconds=-(-size // self.bytes_per_second))
 
 
@@ -460,7 +453,7 @@ class DownloadRule:
 
     @threshold_mb.validator
     def _check(self, attribute: attrs.Attribute[int], value: object) -> None:
-        _whole(value, "threshold_mb", 0, 10**9)
+        whole(value, "threshold_mb", low=0, high=10**9)
 
     @property
     def threshold_bytes(self) -> int:
@@ -468,7 +461,7 @@ class DownloadRule:
 
     def needs_ftp(self, size_bytes: int) -> bool:
         """True for a backup strictly larger than the threshold."""
-        return _whole(size_bytes, "size_bytes", 0, _MAX_BYTES) > self.threshold_bytes
+        return whole(size_bytes, "size_bytes", low=0, high=_MAX_BYTES) > self.threshold_bytes
 
     def channel(self, size_bytes: int, *, ftp_enabled: bool) -> Literal["web", "ftp"]:
         """How the customer downloads this backup: "web" or "ftp".
@@ -514,7 +507,7 @@ def hash_password(password: str, *, n: int = _SCRYPT_N) -> str:
     """A salted scrypt hash in one string, ``scrypt$n$r$p$salt$digest``; the cost travels with it."""
     if not isinstance(password, str) or not password:
         raise InvalidType("password must be a non-empty string")
-    _whole(n, "n", 2**10, 2**20)
+    whole(n, "n", low=2**10, high=2**20)
     if n & (n - 1):
         raise InvalidInput(f"n must be a power of two, got {n}")
     salt = secrets.token_bytes(16)
@@ -573,7 +566,7 @@ class FtpAccess:
         name = _check_username(username)
         if not callable(getattr(sink, "deliver", None)):
             raise InvalidType(f"sink must have a deliver(credentials) method, got {sink!r}")
-        password = secrets.token_urlsafe(_whole(password_bytes, "password_bytes", 12, 64))
+        password = secrets.token_urlsafe(whole(password_bytes, "password_bytes", low=12, high=64))
         access = cls(name, hash_password(password))
         sink.deliver(FtpCredentials(name, password))
         return access
@@ -601,7 +594,7 @@ def _canonical_version(value: object) -> str:
 
 
 def _revision(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    _whole(value, "revision", 0, 10**12)
+    whole(value, "revision", low=0, high=10**12)
 
 
 @attrs.frozen(order=False)
@@ -946,7 +939,7 @@ def plan_night(
     long as the backup anywhere in its window. Never more than ``slots`` run at once; each planned backup
     ends inside its window; the plan does not depend on the order of ``jobs``.
     """
-    k = _whole(slots, "slots", 1, _MAX_SLOTS)
+    k = whole(slots, "slots", low=1, high=_MAX_SLOTS)
     if not isinstance(throughput, BackupThroughput):
         raise InvalidType(f"throughput must be a BackupThroughput, got {throughput!r}")
     moment = require_aware(after, "after")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
+from ._checks import count_field, whole
 from ._time import require_aware
 from .errors import InvalidInput, InvalidType, QuotaExceeded
 from .tariffs import Limits
@@ -46,19 +47,12 @@ __all__ = [
 MB = 1_048_576  # bytes in the MB shown on the page
 
 
-def _count(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidType(f"{attribute.name} must be a whole number, got {value!r}")
-    if value < 0:
-        raise InvalidInput(f"{attribute.name} must not be negative, got {value}")
-
-
 @attrs.frozen
 class Usage:
     """What an account uses now: users created and disk in bytes."""
 
-    users: int = attrs.field(default=0, validator=_count)
-    disk_bytes: int = attrs.field(default=0, validator=_count)
+    users: int = attrs.field(default=0, validator=count_field)
+    disk_bytes: int = attrs.field(default=0, validator=count_field)
 
 
 def format_mb(n_bytes: int) -> str:
@@ -84,14 +78,6 @@ def _check_usage(usage: object, limits: object) -> tuple[Usage, Limits]:
     return usage, limits
 
 
-def _amount(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidType(f"{name} must be a whole number, got {value!r}")
-    if value < 0:
-        raise InvalidInput(f"{name} must not be negative, got {value}")
-    return value
-
-
 def check_users(usage: Usage, limits: Limits, add: int = 1) -> None:
     """Refuse creating ``add`` more users when the tariff's maximum would be exceeded.
 
@@ -99,7 +85,7 @@ def check_users(usage: Usage, limits: Limits, add: int = 1) -> None:
     provider allowed); what exists is not this check's business, only what is asked for.
     """
     usage, limits = _check_usage(usage, limits)
-    add = _amount(add, "add")
+    add = whole(add, "add")
     if add and usage.users + add > limits.users:
         users = "user" if add == 1 else "users"
         raise QuotaExceeded(
@@ -119,7 +105,7 @@ def check_disk(usage: Usage, limits: Limits, add_bytes: int) -> None:
     does. Adding nothing is never refused.
     """
     usage, limits = _check_usage(usage, limits)
-    add_bytes = _amount(add_bytes, "add_bytes")
+    add_bytes = whole(add_bytes, "add_bytes")
     if add_bytes and usage.disk_bytes + add_bytes > limits.disk_bytes:
         raise QuotaExceeded(
             f"not enough disk space: {format_mb(add_bytes)} more asked, {format_mb(usage.disk_bytes)} of "
@@ -165,14 +151,6 @@ def _recipients(n: object, name: str = "n") -> int:
     return n
 
 
-def _whole(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidType(f"{name} must be a whole number, got {value!r}")
-    if value < minimum:
-        raise InvalidInput(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
 class Reservation(tuple[int | None, int, int]):
     """Recipients granted by :meth:`MailWindow.reserve`: ``granted`` of them at ``at``.
 
@@ -187,13 +165,13 @@ class Reservation(tuple[int | None, int, int]):
     __slots__ = ()
 
     def __new__(cls, id: int | None, at_us: int, granted: int) -> Reservation:
-        _whole(at_us, "at_us", -(1 << 62))
-        granted = _whole(granted, "granted", 0)
+        whole(at_us, "at_us", low=-(1 << 62))
+        granted = whole(granted, "granted", low=0)
         if id is None:
             if granted:
                 raise InvalidInput(f"a reservation of {granted} recipients needs an id")
         else:
-            _whole(id, "id", 0)
+            whole(id, "id", low=0)
             if not granted:
                 raise InvalidInput(f"a reservation that granted nothing has no id (None), got id {id}")
         return tuple.__new__(cls, (id, at_us, granted))

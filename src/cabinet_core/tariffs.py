@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 from dateutil.relativedelta import relativedelta
 
+from ._checks import count_field
 from ._time import DEFAULT_TZ, require_aware, utc_field, zone
 from .errors import (
     CatalogError,
@@ -61,13 +62,6 @@ def _check_code(value: object, what: str) -> str:
     return value
 
 
-def _non_negative_int(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidType(f"{attribute.name} must be a whole number, got {value!r}")
-    if value < 0:
-        raise InvalidInput(f"{attribute.name} must not be negative, got {value}")
-
-
 def _positive_decimal(instance: object, attribute: attrs.Attribute[Decimal], value: object) -> None:
     if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
         raise InvalidInput(f"{attribute.name} must be a positive number, got {value!r}")
@@ -99,9 +93,9 @@ class Limits:
     """What a tariff allows: users, disk in MB (1 MB = 1,048,576 bytes), mail recipients in any 24 hours,
     and the load norm (the resource use per hour, in the host's units, that counts as load factor 1.0)."""
 
-    users: int = attrs.field(validator=_non_negative_int)
-    disk_mb: int = attrs.field(validator=_non_negative_int)
-    mail_per_24h: int = attrs.field(validator=_non_negative_int)
+    users: int = attrs.field(validator=count_field)
+    disk_mb: int = attrs.field(validator=count_field)
+    mail_per_24h: int = attrs.field(validator=count_field)
     load_norm: Decimal = attrs.field(default=Decimal(1), converter=_to_decimal, validator=_positive_decimal)
 
     @property

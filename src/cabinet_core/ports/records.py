@@ -15,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from .._checks import count_field, positive_field
 from .._time import utc_field
 from ..errors import ConcurrencyConflict, InvalidInput, InvalidType, NotFound
 
@@ -106,20 +107,6 @@ def _identifier(instance: object, attribute: attrs.Attribute[str], value: object
     check_identifier(value, attribute.name)
 
 
-def _positive(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidType(f"{attribute.name} must be a whole number, got {value!r}")
-    if value < 1:
-        raise InvalidInput(f"{attribute.name} must be at least 1, got {value}")
-
-
-def _count(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidType(f"{attribute.name} must be a whole number, got {value!r}")
-    if value < 0:
-        raise InvalidInput(f"{attribute.name} must not be negative, got {value}")
-
-
 def _keys(value: object) -> frozenset[str]:
     if isinstance(value, str) or not isinstance(value, frozenset | set | tuple | list):
         raise InvalidType(f"keys must be a collection of strings, got {value!r}")
@@ -161,7 +148,7 @@ class StoredAccount:
     """
 
     id: str = attrs.field(validator=_identifier)
-    version: int = attrs.field(validator=_positive)
+    version: int = attrs.field(validator=positive_field)
     data: dict[str, Any] = attrs.field(converter=_document)
     keys: frozenset[str] = attrs.field(default=frozenset(), converter=_keys)
 
@@ -170,7 +157,7 @@ class StoredAccount:
 class StoredInvoice:
     """An invoice document under its gap-free number."""
 
-    number: int = attrs.field(validator=_positive)
+    number: int = attrs.field(validator=positive_field)
     account_id: str = attrs.field(validator=_identifier)
     at: datetime = attrs.field(converter=_at)
     data: dict[str, Any] = attrs.field(converter=_document)
@@ -201,7 +188,7 @@ class RejectedPayment:
 class HistoryRecord:
     """One append-only history entry of an account; ``seq`` orders entries in the order they were appended."""
 
-    seq: int = attrs.field(validator=_positive)
+    seq: int = attrs.field(validator=positive_field)
     account_id: str = attrs.field(validator=_identifier)
     at: datetime = attrs.field(converter=_at)
     kind: str = attrs.field(validator=_identifier)
@@ -269,12 +256,12 @@ class OutboxMessage:
     it sent or failed, so a dispatcher whose lease ran out cannot overwrite the next one's result.
     """
 
-    id: int = attrs.field(validator=_positive)
+    id: int = attrs.field(validator=positive_field)
     notification: Notification
     status: OutboxStatus = attrs.field(converter=OutboxStatus)
     enqueued_at: datetime = attrs.field(converter=_enqueued_at)
     next_attempt_at: datetime = attrs.field(converter=_next_attempt_at)
-    attempts: int = attrs.field(validator=_count)
+    attempts: int = attrs.field(validator=count_field)
     last_error: str = ""
     claim: str | None = None
     sent_at: datetime | None = attrs.field(default=None, converter=_optional_utc)
