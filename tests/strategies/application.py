@@ -5,8 +5,6 @@ worker functions spawned processes run (they live here because a spawned child c
 from __future__ import annotations
 
 import itertools
-import multiprocessing
-import queue
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import cache
@@ -24,6 +22,7 @@ from cabinet_core.errors import ConcurrencyConflict, StorageError
 from cabinet_core.ports import Notification, Storage
 from cabinet_core.ports.records import HistoryRecord, OutboxMessage, RejectedPayment, StoredInvoice
 from cabinet_core.provider import ProviderConfig
+from cabinet_core.testing import concurrency
 from cabinet_core.testing.fakes import FakePaymentGateway, FixedClock, RecordingMailer
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -319,33 +318,10 @@ mail_operations = st.lists(
 
 # -- spawned workers --------------------------------------------------------------------------------------
 
-_TIMEOUT = 120.0
-
 
 def spawn(target: Callable[..., None], per_worker: Sequence[tuple[Any, ...]]) -> list[Any]:
-    """Run ``target(*args, barrier, results)`` in one spawned process per args tuple; return the results."""
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(len(per_worker), timeout=_TIMEOUT)
-    results = context.Queue()
-    workers = [context.Process(target=target, args=(*args, barrier, results)) for args in per_worker]
-    for worker in workers:
-        worker.start()
-    collected: list[Any] = []
-    try:
-        while len(collected) < len(workers):
-            try:
-                collected.append(results.get(timeout=_TIMEOUT))
-            except queue.Empty:
-                raise RuntimeError("a worker process did not report in time") from None
-    finally:
-        for worker in workers:
-            worker.join(timeout=_TIMEOUT)
-            if worker.is_alive():
-                worker.kill()
-    errors = [r for r in collected if r[0] == "error"]
-    if errors:
-        raise RuntimeError(f"{len(errors)} worker(s) failed; first: {errors[0][1]}")
-    return [r[1] for r in collected]
+    """Run ``target(*args, barrier, results)`` in one spawned process per args tuple; return the payloads."""
+    return [r[1] for r in concurrency.spawn(target, per_worker)]
 
 
 def confirm_worker(

@@ -29,6 +29,7 @@ __all__ = [
     "run_concurrent_saves",
     "run_mail_reservations",
     "run_payment_deliveries",
+    "spawn",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -37,8 +38,12 @@ _SKEW_US = 7_000_000  # worker i's clock runs 7 s * i ahead: grants arrive out o
 _TIMEOUT = 120.0  # seconds a worker may take before the run is declared hung
 
 
-def _spawn(target: Callable[..., None], args_per_worker: Sequence[tuple[Any, ...]]) -> list[Any]:
-    """Run ``target(*args, barrier, results)`` in one process per args tuple; return every result put."""
+def spawn(target: Callable[..., None], args_per_worker: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Run ``target(*args, barrier, results)`` in one spawned process per args tuple; return every result put.
+
+    Workers wait on ``barrier`` to start together and put one result each on ``results``; a result
+    ``("error", text)`` fails the run with that text.
+    """
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(len(args_per_worker), timeout=_TIMEOUT)
     results = context.Queue()
@@ -133,7 +138,7 @@ def run_mail_reservations(
         (url, account_id, limit, requests, start_us + i * _SKEW_US, step_us, 1000 + i)
         for i in range(processes)
     ]
-    reports = _spawn(_mail_worker, args)
+    reports = spawn(_mail_worker, args)
     grants = tuple(g for report in reports for g in report[1])
     refusals = sum(report[2] for report in reports)
     last_us = max(start_us + i * _SKEW_US + (requests - 1) * step_us for i in range(processes))
@@ -203,7 +208,7 @@ def run_payment_deliveries(
     paid term (``paid_months`` + 1 here) and save it, all in one unit of work.
     """
     args = [(url, account_id, payment_id, require_aware(at).isoformat()) for _ in range(processes)]
-    return [report[1] for report in _spawn(_payment_worker, args)]
+    return [report[1] for report in spawn(_payment_worker, args)]
 
 
 # -- concurrent saves ------------------------------------------------------------------------------------
@@ -256,7 +261,7 @@ def run_concurrent_saves(
 ) -> SaveRun:
     """One worker per ``name -> tariff`` saves the account, all from the same version, at once."""
     args = [(url, account_id, name, tariff, same_transaction) for name, tariff in tariffs.items()]
-    reports = _spawn(_save_worker, args)
+    reports = spawn(_save_worker, args)
     return SaveRun(
         won=tuple(sorted(r[1] for r in reports if r[2] == "won")),
         conflicts=tuple(sorted(r[1] for r in reports if r[2] == "conflict")),
