@@ -172,3 +172,29 @@ mail_per_24h = 1
     assert q.discount.to_minor() == int(
         (Decimal(units * months) * pct / 100).quantize(Decimal(1), rounding="ROUND_HALF_UP")
     )
+
+
+def test_retired_tariff_is_kept_but_not_offered() -> None:
+    """A retired tariff still resolves (accounts stay on it) but is not offered, and `offer` refuses it."""
+    from cabinet_core.tariffs import TariffNotOffered
+
+    c = TariffCatalog.from_toml(GOOD.replace('code = "start"', 'code = "start"\nretired = true', 1))
+    assert c["start"].retired
+    assert c.codes() == ("start", "premium", "euro")
+    assert c.offered_codes() == ("premium", "euro")
+    assert c.offer("premium") is c["premium"]
+    with pytest.raises(TariffNotOffered, match="no longer offered; choose one of: premium, euro") as info:
+        c.offer("start")
+    assert isinstance(info.value, ValueError)
+    with pytest.raises(UnknownCode, match="offers: premium, euro"):
+        c["gold"]
+    assert c.quote("start", 1).total == Money("990", "RUB")  # extending a retired tariff still works
+
+
+def test_retired_must_be_a_boolean_and_something_must_be_offered() -> None:
+    """`retired` takes only true/false, and a catalog whose every tariff is retired is refused."""
+    with pytest.raises(CatalogError, match="retired must be true or false"):
+        TariffCatalog.from_toml(GOOD.replace('code = "start"', 'code = "start"\nretired = "yes"', 1))
+    all_retired = GOOD.replace("users = ", "retired = true\nusers = ")
+    with pytest.raises(CatalogError, match="every tariff is retired"):
+        TariffCatalog.from_toml(all_retired)

@@ -44,7 +44,13 @@ __all__ = [
     "Tariff",
     "TariffCatalog",
     "TariffChange",
+    "TariffNotOffered",
 ]
+
+
+class TariffNotOffered(InvalidInput):
+    """The tariff exists (accounts may be on it) but is retired: it cannot be chosen any more."""
+
 
 _CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 _REGION = re.compile(r"[a-z]{2}")
@@ -138,6 +144,13 @@ class Tariff:
     limits: Limits = attrs.field()
     region: str = attrs.field(default="ru")
     features: frozenset[str] = attrs.field(default=frozenset(), converter=_check_features)
+    # a retired tariff is no longer sold: accounts on it keep it (and can extend it), nobody moves to it
+    retired: bool = attrs.field(default=False)
+
+    @retired.validator
+    def _retired(self, attribute: attrs.Attribute[bool], value: object) -> None:
+        if not isinstance(value, bool):
+            raise InvalidType(f"retired must be true or false, got {value!r}")
 
     @monthly_price.validator
     def _price(self, attribute: attrs.Attribute[Money], value: object) -> None:
@@ -202,7 +215,18 @@ class Quote:
 
 _TOP_KEYS = frozenset({"currency", "regions", "discounts", "configurations", "tariffs"})
 _TARIFF_KEYS = frozenset(
-    {"code", "title", "monthly_price", "region", "features", "users", "disk_mb", "mail_per_24h", "load_norm"}
+    {
+        "code",
+        "title",
+        "monthly_price",
+        "region",
+        "features",
+        "users",
+        "disk_mb",
+        "mail_per_24h",
+        "load_norm",
+        "retired",
+    }
 )
 _TARIFF_REQUIRED = frozenset({"code", "title", "monthly_price", "users", "disk_mb", "mail_per_24h"})
 _CONFIG_KEYS = frozenset({"code", "title", "features"})
@@ -270,6 +294,8 @@ class TariffCatalog:
 
     def __attrs_post_init__(self) -> None:
         seen: set[str] = set()
+        if self.tariffs and not any(not t.retired for t in self.tariffs):
+            raise CatalogError("tariffs: every tariff is retired; the catalog must offer at least one")
         for t in self.tariffs:
             if t.code in seen:
                 raise CatalogError(f"tariffs: duplicate code {t.code!r}; each tariff needs its own code")
@@ -387,6 +413,7 @@ class TariffCatalog:
                         limits=limits,
                         region=region,
                         features=t.get("features", []),
+                        retired=t.get("retired", False),
                     ),
                 )
             )
@@ -403,7 +430,7 @@ class TariffCatalog:
         for t in self.tariffs:
             if t.code == code:
                 return t
-        raise UnknownCode(f"unknown tariff {code!r}; the catalog offers: {', '.join(self.codes())}")
+        raise UnknownCode(f"unknown tariff {code!r}; the catalog offers: {', '.join(self.offered_codes())}")
 
     def __contains__(self, code: object) -> bool:
         return any(t.code == code for t in self.tariffs)
@@ -415,7 +442,24 @@ class TariffCatalog:
         return len(self.tariffs)
 
     def codes(self) -> tuple[str, ...]:
+        """Every tariff's code, retired ones included (accounts may still be on them)."""
         return tuple(t.code for t in self.tariffs)
+
+    def offered(self) -> tuple[Tariff, ...]:
+        """The tariffs on sale: what a new account or a tariff change may choose."""
+        return tuple(t for t in self.tariffs if not t.retired)
+
+    def offered_codes(self) -> tuple[str, ...]:
+        return tuple(t.code for t in self.offered())
+
+    def offer(self, code: str) -> Tariff:
+        """The tariff ``code`` if it is on sale; a retired one is refused naming what is offered."""
+        tariff = self[code]
+        if tariff.retired:
+            raise TariffNotOffered(
+                f"tariff {code!r} is no longer offered; choose one of: {', '.join(self.offered_codes())}"
+            )
+        return tariff
 
     def configuration(self, code: str) -> Configuration:
         for c in self.configurations:
@@ -425,8 +469,8 @@ class TariffCatalog:
         raise UnknownCode(f"unknown configuration {code!r}; the catalog offers: {offered}")
 
     def with_feature(self, feature: str) -> tuple[Tariff, ...]:
-        """The tariffs that include ``feature`` (used to say where an own domain is available)."""
-        return tuple(t for t in self.tariffs if feature in t.features)
+        """The tariffs on sale that include ``feature`` (to say where an own domain is available)."""
+        return tuple(t for t in self.offered() if feature in t.features)
 
     # -- pricing ----------------------------------------------------------------------------------------
     def discount_percent(self, months: int) -> Decimal:
