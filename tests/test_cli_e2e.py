@@ -258,7 +258,7 @@ def test_command_demo_json_again_opens_a_new_account(cab: Cabinet) -> None:
     """A second `demo --json` on the same database uses a free name and gives steps and the page as JSON."""
     out = cab.json("demo", now=DEMO_AT)
     assert out["page"]["name"] == "acme-2"
-    assert out["steps"][0] == "open account acme-2 on tariff business (configuration trade)"
+    assert out["steps"][0] == "открыт аккаунт acme-2 на тарифе business (конфигурация trade)"
     assert out["page"] == cab.page("acme-2", now=DEMO_AT)
     assert cab.page("acme", now=DEMO_AT)["paid_until"] == DEMO_PAID_UNTIL
 

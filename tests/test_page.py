@@ -132,3 +132,19 @@ def test_json_form_is_plain() -> None:
     assert d["paid_until"] == "2026-11-30T12:00:00+00:00"
     assert d["users"] == {"used": 5, "limit": 10}
     assert d["status"] == "ending_soon"
+
+
+@pytest.mark.parametrize(
+    ("limit", "ru", "en"),
+    [
+        (10_000, f"из 10{chr(0xA0)}000 адресатов", "of 10,000 recipients"),
+        (10_001, f"из 10{chr(0xA0)}001 адресата", "of 10,001 recipients"),
+        (1, "из 1 адресата", "of 1 recipient"),
+        (22, "из 22 адресатов", "of 22 recipients"),
+    ],
+)
+def test_mail_limit_after_iz_is_genitive(limit: int, ru: str, en: str) -> None:
+    """«из N адресатов» takes the genitive: «из 1 адресата», «из 10 001 адресата», «из 22 адресатов»."""
+    ov = attrs.evolve(OV, mail_24h=UsageView(0, limit))
+    assert f"Адресатов за 24 часа: 0 {ru}  [" in render_page(ov, "ru")
+    assert f"Mail recipients in 24 hours: 0 {en}  [" in render_page(ov, "en")

@@ -51,6 +51,14 @@ from .errors import (
 from .forwarding import parse_forwarding
 from .history import HistoryEntry
 from .money import Money
+from .notices import (
+    NoticeText,
+    backup_does_not_fit,
+    invoice_issued,
+    mail_quota_warning,
+    payment_received,
+    term_ending,
+)
 from .overview import (
     ENDING_SOON_DAYS,
     BackupView,
@@ -225,21 +233,25 @@ class CabinetService:
         account: Account,
         at: datetime,
         kind: str,
-        subject: str,
-        body: str,
+        render: Callable[[str], NoticeText],
         *,
         dedup_key: str | None = None,
         **data: Any,
     ) -> bool:
-        """Queue a notice in this unit of work; False if nothing was queued (no contacts, or a duplicate)."""
+        """Queue a notice in this unit of work; False if nothing was queued (no contacts, or a duplicate).
+
+        ``render(locale)`` writes the subject and body in the account's language (:mod:`.notices`); it runs
+        only when there is someone to write to.
+        """
         if account.contacts is None:
             return False  # nobody to write to; the page still shows everything
+        text = render(account.locale)
         note = Notification(
             account_id=account.id,
             kind=kind,
             to=(account.contacts.email,),
-            subject=subject,
-            body=body,
+            subject=text.subject,
+            body=text.body,
             data=data,
         )
         return uow.outbox.enqueue(note, at=at, dedup_key=dedup_key) is not None
@@ -607,8 +619,13 @@ class CabinetService:
                 updated,
                 now,
                 "invoice_issued",
-                f"Счёт № {number}",
-                f"Выставлен счёт № {number} на {invoice.total}.",
+                lambda locale: invoice_issued(
+                    number=number,
+                    total=invoice.total,
+                    months=invoice.months,
+                    tariff_title=self.catalog[code].title,
+                    locale=locale,
+                ),
                 number=number,
                 total=str(invoice.total.amount),
             )
@@ -762,8 +779,13 @@ class CabinetService:
                 updated,
                 now,
                 "payment_received",
-                "Оплата получена",
-                f"Оплата по счёту № {invoice_number} получена; срок продлён.",
+                lambda locale: payment_received(
+                    number=invoice_number,
+                    amount=amount,
+                    paid_until=lease.paid_until,
+                    tz=updated.tz,
+                    locale=locale,
+                ),
                 number=invoice_number,
                 payment_id=payment_id,
             )
@@ -830,8 +852,7 @@ class CabinetService:
                     account,
                     now,
                     "mail_quota_80",
-                    "Использовано 80 % лимита рассылки",
-                    f"За последние 24 часа использовано {after} из {limit} адресатов.",
+                    lambda locale: mail_quota_warning(used=after, limit=limit, locale=locale),
                     dedup_key=f"mail80:{account.id}:{day}",
                     used=after,
                     limit=limit,
@@ -1030,14 +1051,16 @@ class CabinetService:
                 size_bytes=size_bytes,
                 update=decision.reason,
             )
-            if not window_fit(updated.backup_window, self.throughput.estimate(size_bytes)).fits:
+            estimate = self.throughput.estimate(size_bytes)
+            if not window_fit(updated.backup_window, estimate).fits:
                 self._notify(
                     uow,
                     updated,
                     outcome.finished,
                     "backup_does_not_fit",
-                    "Бэкап не помещается в окно",
-                    "Оценка длительности бэкапа больше выбранного окна; выберите более длинное окно.",
+                    lambda locale: backup_does_not_fit(
+                        estimate=estimate, window=updated.backup_window, locale=locale
+                    ),
                     dedup_key=f"backupfit:{account.id}:{_night_of(window, night, outcome.started)}",
                 )
             return decision.reason
@@ -1179,8 +1202,9 @@ class CabinetService:
                 account,
                 now,
                 "term_ending",
-                f"Срок пользования заканчивается через {days} дн.",
-                "Продлите срок, чтобы не потерять доступ.",
+                lambda locale: term_ending(
+                    days=days, paid_until=lease.paid_until, tz=account.tz, locale=locale
+                ),
                 dedup_key=key,
                 days=days,
             )

@@ -1,50 +1,23 @@
 """The personal account page as text, in Russian (``ru_RU``, the default) or English (``en``).
 
-All formatting for people happens here, with babel: money («1 990,00 ₽»), dates and times in the account's
-zone with the zone named («по МСК»), numbers, and plural forms («5 пользователей из 10», «1 пользователь»).
+All formatting for people happens here, with babel (through the helpers in ``_format``, which the notices
+and the demo share): money («1 990,00 ₽»), dates and times in the account's zone with the zone named
+(«по МСК»), numbers, and plural forms («5 пользователей из 10», «1 пользователь»).
 """
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
-from ._time import zone
-from .errors import InvalidInput
-from .money import Money
+from ._format import LOCALES, check_locale, format_money, plural, when, zone_label
+from ._format import number as _number
 from .overview import LeaseStatus, Overview, UsageView
 
 __all__ = ["LOCALES", "format_money", "plural", "render_page"]
 
-LOCALES: Final = {"ru": "ru_RU", "en": "en"}
 MB: Final = 1_048_576
 _BAR = 20
-_CODE_TOUCHING_DIGIT: Final = re.compile(r"([A-Za-z]{2,})(?=\d)")
-
-# Word forms per CLDR plural category (babel tells the category of a number in a locale).
-_WORDS: Final[dict[str, dict[str, dict[str, str]]]] = {
-    "ru": {
-        "user": {
-            "one": "пользователь",
-            "few": "пользователя",
-            "many": "пользователей",
-            "other": "пользователя",
-        },
-        "day": {"one": "день", "few": "дня", "many": "дней", "other": "дня"},
-        "recipient": {"one": "адресат", "few": "адресата", "many": "адресатов", "other": "адресата"},
-        "account": {"one": "аккаунт", "few": "аккаунта", "many": "аккаунтов", "other": "аккаунта"},
-        "minute": {"one": "минута", "few": "минуты", "many": "минут", "other": "минуты"},
-    },
-    "en": {
-        "user": {"one": "user", "other": "users"},
-        "day": {"one": "day", "other": "days"},
-        "recipient": {"one": "recipient", "other": "recipients"},
-        "account": {"one": "account", "other": "accounts"},
-        "minute": {"one": "minute", "other": "minutes"},
-    },
-}
 
 _TEXT: Final[dict[str, dict[str, str]]] = {
     "ru": {
@@ -101,7 +74,6 @@ _TEXT: Final[dict[str, dict[str, str]]] = {
         "revision": "ревизия",
         "update_available": "доступно обновление",
         "latest": "установлена последняя ревизия",
-        "tz.moscow": "по МСК",
     },
     "en": {
         "title": "Personal account",
@@ -157,58 +129,8 @@ _TEXT: Final[dict[str, dict[str, str]]] = {
         "revision": "revision",
         "update_available": "update available",
         "latest": "latest revision installed",
-        "tz.moscow": "Moscow time",
     },
 }
-
-
-def _lang(locale: str) -> str:
-    if locale not in LOCALES:
-        raise InvalidInput(f"locale {locale!r} is not supported; use one of: {', '.join(LOCALES)}")
-    return locale
-
-
-def plural(n: int, word: str, locale: str = "ru") -> str:
-    """``n`` and the word in the plural form CLDR gives for ``n`` («5 пользователей», «1 пользователь»)."""
-    from babel import Locale
-    from babel.numbers import format_decimal
-
-    lang = _lang(locale)
-    form = Locale.parse(LOCALES[lang]).plural_form(n)
-    forms = _WORDS[lang][word]
-    return f"{format_decimal(n, locale=LOCALES[lang])} {forms.get(form, forms['other'])}"
-
-
-def format_money(money: Money, locale: str = "ru") -> str:
-    """«1 990,00 ₽» in Russian, «RUB 1,990.00» in English (babel, CLDR patterns)."""
-    from babel.numbers import format_currency
-
-    lang = _lang(locale)
-    text = str(format_currency(money.amount, money.currency, locale=LOCALES[lang]))
-    # CLDR's currency spacing, which babel does not apply: a symbol that is a code (English has no
-    # symbol for the rouble) is kept apart from the digits by a no-break space, «RUB 1,990.00»
-    return _CODE_TOUCHING_DIGIT.sub("\\1\xa0", text)
-
-
-def _number(n: int | Decimal, locale: str, fmt: str | None = None) -> str:
-    from babel.numbers import format_decimal
-
-    return str(format_decimal(n, format=fmt, locale=LOCALES[locale]))
-
-
-def _zone_label(tz: str, locale: str) -> str:
-    if tz == "Europe/Moscow":
-        return _TEXT[locale]["tz.moscow"]
-    from babel.dates import get_timezone_name
-
-    return f"({get_timezone_name(zone(tz), locale=LOCALES[locale])})"
-
-
-def _when(moment: datetime, tz: str, locale: str) -> str:
-    from babel.dates import format_datetime
-
-    text = format_datetime(moment, "d MMMM y, HH:mm", tzinfo=zone(tz), locale=LOCALES[locale])
-    return f"{text} {_zone_label(tz, locale)}"
 
 
 def _bar(view: UsageView) -> str:
@@ -224,7 +146,7 @@ def _mb(n_bytes: int) -> int:
 
 def render_page(ov: Overview, locale: str = "ru") -> str:
     """The whole personal account page as lines of text."""
-    lang = _lang(locale)
+    lang = check_locale(locale)
     t = _TEXT[lang]
     of = t["of"]
     lines = [f"{t['title']} — {ov.name}", "=" * (len(t["title"]) + 3 + len(ov.name))]
@@ -240,7 +162,7 @@ def render_page(ov: Overview, locale: str = "ru") -> str:
         left = ""
         if ov.days_left is not None and ov.status is not LeaseStatus.EXPIRED:
             left = ", " + t["left"].format(n=plural(ov.days_left, "day", lang))
-        lines.append(f"{t['expires']}: {_when(ov.paid_until, ov.tz, lang)} ({status}{left})")
+        lines.append(f"{t['expires']}: {when(ov.paid_until, ov.tz, lang)} ({status}{left})")
         lines.append(f"  {t['extend']}")
     lines.append(
         f"{t['users']}: {plural(ov.users.used, 'user', lang)} {of} {_number(ov.users.limit, lang)}"
@@ -252,15 +174,15 @@ def render_page(ov: Overview, locale: str = "ru") -> str:
     )
     lines.append(
         f"{t['mail']}: {_number(ov.mail_24h.used, lang)} {of} "
-        f"{plural(ov.mail_24h.limit, 'recipient', lang)}  {_bar(ov.mail_24h)}"
+        f"{plural(ov.mail_24h.limit, 'recipient_gen', lang)}  {_bar(ov.mail_24h)}"
     )
     lines.append(f"{t['load']}: {_number(ov.load_factor, lang, '0.00')} ({t['level.' + ov.load_level]})")
 
     b = ov.backup
-    zone_label = _zone_label(b.tz, lang)
-    backup = f"{t['backup']} ({zone_label.strip('()')}): {b.window_start}–{b.window_end}"
+    named = zone_label(b.tz, lang)
+    backup = f"{t['backup']} ({named.strip('()')}): {b.window_start}–{b.window_end}"
     if b.next_start is not None:
-        backup += f"; {t['next_backup']}: {_when(b.next_start, b.tz, lang)}"
+        backup += f"; {t['next_backup']}: {when(b.next_start, b.tz, lang)}"
     backup += f"; {t['estimate']}: {plural(b.estimated_minutes, 'minute', lang)}"
     lines.append(backup)
     if not b.fits:
