@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cabinet_core import CabinetError, Money
+from cabinet_core import CabinetError, Money, TariffCatalog
 from cabinet_core.application import CabinetService
 from cabinet_core.backup_policy import BackupWindow, Version
 from cabinet_core.billing import Payment, apply_payment
@@ -1615,3 +1616,31 @@ def test_the_account_document_reads_back_as_written(env: Env) -> None:
     loaded = service.account(account)
     assert loaded.own_domain is not None and loaded.own_domain.is_active
     assert Account.from_document(account, loaded.to_document(), catalog()) == loaded
+
+
+def test_retired_tariff_keeps_its_accounts_but_takes_no_new_ones(env: Env) -> None:
+    """After the provider retires a tariff, its accounts still load, extend and stay on it; nobody opens on
+    it or moves to it, and the refusal names what is offered."""
+    from cabinet_core.tariffs import TariffNotOffered
+
+    account = env.open("start")
+    other = env.open("business")
+    env.pay(account, 1)
+    text = (files("cabinet_core") / "data/sample_catalog.toml").read_text(encoding="utf-8")
+    retired = TariffCatalog.from_toml(text.replace('code = "start"', 'code = "start"\nretired = true', 1))
+    service = CabinetService(env.storage, retired, provider(), env.clock, mailer=env.mailer)
+    assert service.overview(account, at=T0).tariff_code == "start"
+    invoice = service.issue_invoice(account, 1, at=T0)
+    assert service.confirm_payment(env.payment_id(), invoice.number, invoice.total, at=T0).applied
+    assert service.change_tariff(account, "start", at=T0).lease.tariff.code == "start"
+    before = env.snapshot([])
+    with pytest.raises(TariffNotOffered, match="no longer offered; choose one of: free, business"):
+        service.open_account("newcomer", tariff="start", configuration="trade", master_domain=MASTER, at=T0)
+    with pytest.raises(TariffNotOffered):
+        service.change_tariff(other, "start", at=T0)
+    with pytest.raises(TariffNotOffered):
+        service.preview_tariff_change(other, "start", at=T0)
+    with pytest.raises(TariffNotOffered):
+        service.issue_invoice(other, 1, tariff="start", at=T0)
+    assert env.snapshot([]) == before
+    assert service.change_tariff(account, "business", at=T0).lease.tariff.code == "business"

@@ -342,6 +342,13 @@ def test_command_tariffs_json_and_text(empty: Cabinet) -> None:
     assert "Бизнес [Ru] — 1\xa0990,00\xa0₽; users 10" in empty.ok("tariffs", now=None)
     assert "Business EU — RUB\xa02,490.00; users 10" in empty.ok("tariffs", "--locale", "en", now=None)
     assert list(empty.cwd.iterdir()) == []
+    assert not any(r["retired"] for r in rows)
+    text = (files("cabinet_core") / "data" / "sample_catalog.toml").read_text(encoding="utf-8")
+    catalog = empty.cwd.parent / "retired.toml"
+    catalog.write_text(text.replace('code = "start"', 'code = "start"\nretired = true', 1), encoding="utf-8")
+    retired = empty.json("tariffs", "--catalog", str(catalog), now=None)
+    assert [r["code"] for r in retired if r["retired"]] == ["start"]
+    assert "retired: no longer offered" in empty.ok("tariffs", "--catalog", str(catalog), now=None)
 
 
 def test_command_history_json_and_text(cab: Cabinet) -> None:

@@ -88,7 +88,7 @@ from .ports.storage import UnitOfWork
 from .provider import ProviderConfig
 from .quotas import LoadMeter, Reservation, Usage, check_disk, check_users
 from .referrals import BonusLedger, ReferralCode, RewardPolicy, attribute, referral_link
-from .tariffs import Lease, TariffCatalog, TariffChange
+from .tariffs import Lease, Tariff, TariffCatalog, TariffChange
 
 if TYPE_CHECKING:
     from .adapters.dispatch import DeliveryReport
@@ -297,7 +297,7 @@ class CabinetService:
         now = self._now(at)
         _check_actor(actor)
         label = account_label(name)
-        chosen = self.catalog[tariff]
+        chosen = self.catalog.offer(tariff)
         self.catalog.configuration(configuration)
         master = self.masters.pick(master_domain)
         system_domain(label, master, self.masters)
@@ -477,13 +477,18 @@ class CabinetService:
             return uow.history.for_account(account_id)
 
     # -- tariffs ----------------------------------------------------------------------------------------
+    def _target(self, account: Account, code: str) -> Tariff:
+        """The tariff to move to: staying on a retired tariff is allowed, moving to one is not."""
+        tariff = self.catalog[code]
+        return tariff if tariff == account.lease.tariff else self.catalog.offer(code)
+
     def preview_tariff_change(
         self, account_id: str, tariff: str, *, at: datetime | None = None
     ) -> TariffChange:
         """What a change would do (the new paid-until, the own domain switched off), changing nothing."""
         now = self._now(at)
         account = self.account(account_id)
-        new_tariff = self.catalog[tariff]
+        new_tariff = self._target(account, tariff)
         change = account.lease.change_tariff(new_tariff, now, usage=account.usage)
         off = account.own_domain is not None and account.own_domain.deactivated_for(new_tariff)[1]
         return attrs.evolve(change, own_domain_deactivated=off)
@@ -501,10 +506,11 @@ class CabinetService:
         domain is deactivated when the new tariff lacks ``custom_domain``."""
         now = self._now(at)
         _check_actor(actor)
-        new_tariff = self.catalog[tariff]
+        self.catalog[tariff]  # an unknown code is refused before any storage is touched
 
         def work(uow: UnitOfWork) -> TariffChange:
             account, version = self._load(uow, account_id)
+            new_tariff = self._target(account, tariff)
             change = account.lease.change_tariff(new_tariff, now, usage=account.usage)
             own = account.own_domain
             domain_off = False
@@ -577,6 +583,8 @@ class CabinetService:
         def work(uow: UnitOfWork) -> Invoice:
             account, version = self._load(uow, account_id)
             code = account.lease.tariff.code if tariff is None else tariff
+            if code != account.lease.tariff.code:
+                self.catalog.offer(code)  # the current tariff can be extended even once retired
             if self.catalog[code].is_free:
                 raise InvalidInput(f"tariff {code!r} is free; there is nothing to invoice")
             credit = account.bonus.balance if use_bonus else None

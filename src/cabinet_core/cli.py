@@ -193,6 +193,7 @@ def cmd_tariffs(cli: _Cli) -> None:
             "disk_mb": t.limits.disk_mb,
             "mail_per_24h": t.limits.mail_per_24h,
             "features": sorted(t.features),
+            "retired": t.retired,
         }
         for t in catalog
     ]
@@ -201,6 +202,7 @@ def cmd_tariffs(cli: _Cli) -> None:
         f"{format_money(t.monthly_price, cli.locale)}; "
         f"users {t.limits.users}, disk {t.limits.disk_mb} MB, mail {t.limits.mail_per_24h}/24h"
         + (f"; {', '.join(sorted(t.features))}" if t.features else "")
+        + ("; retired: no longer offered" if t.retired else "")
         for t in catalog
     )
     cli.emit(rows, text)

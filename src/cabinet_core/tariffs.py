@@ -122,7 +122,9 @@ def _check_features(value: object) -> frozenset[str]:
 def _check_title(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
     if not isinstance(value, str):
         raise InvalidType(f"{attribute.name} must be a string, got {value!r}")
-    if not value.strip() or len(value) > 200 or any(ord(c) < 32 for c in value):
+    # isprintable() refuses control characters, DEL, NEL and the Unicode line/paragraph separators,
+    # which would break a notice's subject line or a terminal
+    if not value.strip() or len(value) > 200 or not value.isprintable():
         raise InvalidInput(f"{attribute.name} {value!r} must be 1-200 printable characters")
 
 
