@@ -56,6 +56,8 @@ class Account:
     paid_invoices: frozenset[int] = frozenset()
     # invoices cancelled unpaid (their bonus credit given back): a payment of one is kept for review
     cancelled_invoices: frozenset[int] = frozenset()
+    # accounts this one referred that have paid at least once (the page's «N аккаунтов»)
+    paying_referrals: frozenset[str] = frozenset()
 
     # -- keys the store indexes for unique lookups ------------------------------------------------------
     def keys(self) -> list[str]:
@@ -127,6 +129,7 @@ class Account:
             "usage": {"users": self.usage.users, "disk_bytes": self.usage.disk_bytes},
             "paid_invoices": sorted(self.paid_invoices),
             "cancelled_invoices": sorted(self.cancelled_invoices),
+            "paying_referrals": sorted(self.paying_referrals),
             "load": {
                 "rate": str(self.load.rate),
                 "since": None if self.load.since is None else self.load.since.isoformat(),
@@ -231,4 +234,5 @@ class Account:
             # absent from documents written before invoices were tracked: nothing known to be paid
             paid_invoices=frozenset(int(n) for n in doc.get("paid_invoices", [])),
             cancelled_invoices=frozenset(int(n) for n in doc.get("cancelled_invoices", [])),
+            paying_referrals=frozenset(str(a) for a in doc.get("paying_referrals", [])),
         )

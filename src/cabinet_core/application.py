@@ -376,9 +376,8 @@ class CabinetService:
         with self.storage.unit_of_work() as uow:
             account, _ = self._load(uow, account_id)
             window = uow.mail.window(account.id, limit=account.lease.tariff.limits.mail_per_24h, at=now)
-            history = uow.history.for_account(account.id)
-            # paying referred accounts, each once (not one per payment)
-            referred = len({r.data["data"]["referred"] for r in history if r.kind == "referral_reward"})
+        # paying referred accounts, each once (kept on the account: the page never reads the whole history)
+        referred = len(account.paying_referrals)
         lease = account.lease
         tariff = lease.tariff
         if tariff.is_free:
@@ -824,7 +823,9 @@ class CabinetService:
         ledger = referrer.bonus.credit(payment_id, amount, self.rewards)
         if ledger == referrer.bonus:
             return
-        updated = attrs.evolve(referrer, bonus=ledger)
+        updated = attrs.evolve(
+            referrer, bonus=ledger, paying_referrals=referrer.paying_referrals | {referred_id}
+        )
         self._save(uow, updated, version)
         self._record(
             uow,
