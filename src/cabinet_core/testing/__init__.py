@@ -13,6 +13,12 @@ own storage adapter by subclassing it in its tests::
             store = MyStorage(...)
             yield store
             store.close()
+
+and holds it to our in-memory model under random sequences of units of work with
+:func:`compare_with_model` (a Hypothesis state machine, :class:`StorageStateMachine`)::
+
+    def test_my_storage_behaves_as_the_model():
+        compare_with_model(lambda: MyStorage(...))  # a fresh, empty storage per call
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from .fakes import FakePaymentGateway, FixedClock, RecordingMailer, SentMail, St
 
 if TYPE_CHECKING:
     from .contract import StorageContract
+    from .stateful import StorageStateMachine, compare_with_model
 
 __all__ = [
     "FakePaymentGateway",
@@ -32,11 +39,19 @@ __all__ = [
     "SentMail",
     "StartedPayment",
     "StorageContract",
+    "StorageStateMachine",
+    "compare_with_model",
 ]
+
+# these need pytest and Hypothesis: loaded only when asked for
+_LAZY = {
+    "StorageContract": ".contract",
+    "StorageStateMachine": ".stateful",
+    "compare_with_model": ".stateful",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # the contract suite imports pytest and Hypothesis: load it only when asked for
-    if name == "StorageContract":
-        return importlib.import_module(".contract", __name__).StorageContract
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
