@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from .._time import require_aware
 from ..errors import InvalidInput, InvalidType, StorageError
-from ..ports.records import Notification, check_document, check_identifier
+from ..ports import records
+from ..ports.records import Notification, check_identifier
 
 __all__ = [
     "EPOCH",
@@ -23,6 +25,8 @@ __all__ = [
     "check_limit",
     "check_notification",
     "check_number",
+    "check_storable",
+    "check_storable_document",
     "from_micros",
     "to_micros",
     "utc",
@@ -79,11 +83,52 @@ def check_lease(lease: object) -> timedelta:
     return lease
 
 
+# What no adapter can keep in text: NUL (PostgreSQL's text and jsonb refuse it) and lone surrogates (not
+# UTF-8, so neither SQLite nor PostgreSQL can encode them). Every adapter, the memory one included, refuses
+# them alike, before anything is written.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def check_storable(value: str, name: str) -> str:
+    """``value`` if storage can keep it as text; InvalidInput naming the character and where it is if not."""
+    found = _UNSTORABLE.search(value)
+    if found is not None:
+        raise InvalidInput(
+            f"{name} holds the character U+{ord(found.group()):04X} at position {found.start()}, which "
+            "storage cannot keep (NUL and unpaired surrogates are refused); remove it"
+        )
+    return value
+
+
+def check_storable_document(value: object, path: str = "data") -> None:
+    """Refuse a (checked) document holding a string storage cannot keep, naming where it is."""
+    if isinstance(value, str):
+        check_storable(value, path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_storable(key, f"{path} key {key!r}")
+            check_storable_document(item, f"{path}[{key!r}]")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_storable_document(item, f"{path}[{index}]")
+
+
+def check_document(value: object, name: str = "data") -> dict[str, Any]:
+    """A deep copy of ``value`` if it is a JSON object every adapter can store (see ``check_storable``)."""
+    document = records.check_document(value, name)
+    check_storable_document(document, name)
+    return document
+
+
 def check_error(error: object) -> str:
-    """A failure description to keep with a message (cut to 2000 characters: it is for an operator)."""
+    """A failure description to keep with a message (cut to 2000 characters: it is for an operator).
+
+    A NUL or an unpaired surrogate in it (a mail server's reply may hold anything) becomes U+FFFD: the
+    failure must be recorded, not refused.
+    """
     if not isinstance(error, str):
         raise InvalidType(f"error must be a string, got {type(error).__name__} {error!r}")
-    return error[:2000]
+    return _UNSTORABLE.sub("\ufffd", error[:2000])
 
 
 def check_notification(notification: object) -> Notification:
@@ -91,6 +136,9 @@ def check_notification(notification: object) -> Notification:
         raise InvalidType(
             f"notification must be a cabinet_core.ports.Notification, got {type(notification).__name__}"
         )
+    check_storable(notification.subject, "notification subject")
+    check_storable(notification.body, "notification body")
+    check_storable_document(notification.data, "notification data")
     return notification
 
 

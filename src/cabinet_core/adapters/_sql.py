@@ -38,6 +38,8 @@ from ._common import (
     check_limit,
     check_notification,
     check_number,
+    check_storable,
+    check_storable_document,
     from_micros,
     to_micros,
     utc,
@@ -89,6 +91,10 @@ class Dialect:
     def _convert(self, text: str) -> str:
         text = text.replace("$outbox_columns", _OUTBOX_COLUMNS).replace("$skip_locked", self.skip_locked)
         return text.replace("?j", "?")
+
+    def dump_json(self, document: dict[str, Any]) -> str:
+        """A document as the JSON text the database is given."""
+        return dumps(document)
 
     def load_json(self, value: Any) -> dict[str, Any]:
         loaded = json.loads(value) if isinstance(value, str | bytes) else value
@@ -225,7 +231,7 @@ class _Accounts:
             row = self._uow.x(
                 "INSERT INTO accounts (id, version, data) VALUES (?, 1, ?j) ON CONFLICT (id) DO NOTHING "
                 "RETURNING version",
-                (account_id, dumps(document)),
+                (account_id, self._uow.dialect.dump_json(document)),
             ).fetchone()
             if row is None:
                 raise AccountExists(f"an account with the id {account_id!r} already exists")
@@ -251,7 +257,7 @@ class _Accounts:
             row = self._uow.x(
                 "UPDATE accounts SET data = ?j, version = version + 1 WHERE id = ? AND version = ? "
                 "RETURNING version",
-                (dumps(document), account_id, expected_version),
+                (self._uow.dialect.dump_json(document), account_id, expected_version),
             ).fetchone()
             if row is None:
                 self._refuse(account_id, expected_version)
@@ -310,10 +316,11 @@ class _Invoices:
     def add(self, number: int, account_id: str, data: dict[str, Any], *, at: datetime) -> StoredInvoice:
         check_number(number, "number")
         invoice = StoredInvoice(number=number, account_id=account_id, at=utc(at), data=data)
+        check_storable_document(invoice.data)
         self._uow._number_used(number)
         self._uow.x(
             "INSERT INTO invoices (number, account_id, at_us, data) VALUES (?, ?, ?, ?j)",
-            (number, account_id, to_micros(invoice.at), dumps(invoice.data)),
+            (number, account_id, to_micros(invoice.at), self._uow.dialect.dump_json(invoice.data)),
         )
         return invoice
 
@@ -349,12 +356,13 @@ class _Payments:
 
     def record(self, payment_id: str, account_id: str, data: dict[str, Any], *, at: datetime) -> bool:
         payment = StoredPayment(payment_id=payment_id, account_id=account_id, at=utc(at), data=data)
+        check_storable_document(payment.data)
         # Insert-if-absent is the whole rule: on PostgreSQL a second transaction inserting the same id waits
         # for the first and then finds the conflict, so exactly one of them sees a new payment.
         row = self._uow.x(
             "INSERT INTO payments (payment_id, account_id, at_us, data) VALUES (?, ?, ?, ?j) "
             "ON CONFLICT (payment_id) DO NOTHING RETURNING payment_id",
-            (payment_id, account_id, to_micros(payment.at), dumps(payment.data)),
+            (payment_id, account_id, to_micros(payment.at), self._uow.dialect.dump_json(payment.data)),
         ).fetchone()
         return row is not None
 
@@ -378,10 +386,18 @@ class _Payments:
         payment = RejectedPayment(
             payment_id=payment_id, account_id=account_id, at=utc(at), reason=reason, data=data
         )
+        check_storable(payment.reason, "reason")
+        check_storable_document(payment.data)
         row = self._uow.x(
             "INSERT INTO rejected_payments (payment_id, account_id, at_us, reason, data) "
             "VALUES (?, ?, ?, ?, ?j) ON CONFLICT (payment_id) DO NOTHING RETURNING payment_id",
-            (payment_id, account_id, to_micros(payment.at), reason, dumps(payment.data)),
+            (
+                payment_id,
+                account_id,
+                to_micros(payment.at),
+                reason,
+                self._uow.dialect.dump_json(payment.data),
+            ),
         ).fetchone()
         return row is not None
 
@@ -417,7 +433,7 @@ class _History:
         at, document = utc(at), check_document(data)
         row = self._uow.x(
             "INSERT INTO history (account_id, at_us, kind, data) VALUES (?, ?, ?, ?j) RETURNING seq",
-            (account_id, to_micros(at), kind, dumps(document)),
+            (account_id, to_micros(at), kind, self._uow.dialect.dump_json(document)),
         ).fetchone()
         return int(row[0])
 
@@ -472,7 +488,13 @@ class _Outbox:
             "INSERT INTO outbox (account_id, dedup_key, notification, status, enqueued_us, next_attempt_us, "
             "attempts, last_error) VALUES (?, ?, ?j, 'pending', ?, ?, 0, '') "
             "ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
-            (notification.account_id, dedup_key, dumps(notification.to_dict()), at_us, at_us),
+            (
+                notification.account_id,
+                dedup_key,
+                self._uow.dialect.dump_json(notification.to_dict()),
+                at_us,
+                at_us,
+            ),
         ).fetchone()
         return None if row is None else int(row[0])
 

@@ -41,6 +41,8 @@ from ._common import (
     check_limit,
     check_notification,
     check_number,
+    check_storable,
+    check_storable_document,
     from_micros,
     to_micros,
     utc,
@@ -244,9 +246,9 @@ class _Accounts:
         return _copy(account)
 
     def ids(self, *, after: str | None = None, limit: int = 1000) -> list[str]:
+        check_limit(limit)
         if after is not None:
             check_identifier(after, "after")
-        check_limit(limit)
         return sorted(i for i in self._uow._read().accounts if after is None or i > after)[:limit]
 
     @staticmethod
@@ -270,6 +272,7 @@ class _Invoices:
     def add(self, number: int, account_id: str, data: dict[str, Any], *, at: datetime) -> StoredInvoice:
         check_number(number, "number")
         invoice = StoredInvoice(number=number, account_id=account_id, at=utc(at), data=data)
+        check_storable_document(invoice.data)
         state = self._uow._read()
         self._uow._number_used(number)
         self._uow._set(state.invoices, number, invoice)
@@ -294,6 +297,7 @@ class _Payments:
 
     def record(self, payment_id: str, account_id: str, data: dict[str, Any], *, at: datetime) -> bool:
         payment = StoredPayment(payment_id=payment_id, account_id=account_id, at=utc(at), data=data)
+        check_storable_document(payment.data)
         state = self._uow._read()
         if payment_id in state.payments:
             return False
@@ -311,6 +315,8 @@ class _Payments:
         payment = RejectedPayment(
             payment_id=payment_id, account_id=account_id, at=utc(at), reason=reason, data=data
         )
+        check_storable(payment.reason, "reason")
+        check_storable_document(payment.data)
         state = self._uow._read()
         if payment_id in state.rejected:
             return False
@@ -332,9 +338,13 @@ class _History:
         self._uow = uow
 
     def append(self, account_id: str, *, at: datetime, kind: str, data: dict[str, Any]) -> int:
+        # checked in the SQL adapters' order, so that every adapter names the same bad argument first
+        check_identifier(account_id, "account_id")
+        check_identifier(kind, "kind")
+        at, document = utc(at), check_document(data)
         state = self._uow._read()
         seq = len(state.history) + 1
-        record = HistoryRecord(seq=seq, account_id=account_id, at=utc(at), kind=kind, data=data)
+        record = HistoryRecord(seq=seq, account_id=account_id, at=at, kind=kind, data=document)
         self._uow._append(state.history, record)
         return seq
 
@@ -405,6 +415,8 @@ class _Outbox:
         return message
 
     def mark_sent(self, message_id: int, *, claim: str, at: datetime) -> bool:
+        check_number(message_id, "message_id")
+        check_identifier(claim, "claim")
         at = utc(at)
         message = self._held(message_id, claim)
         if message is None:
@@ -416,6 +428,8 @@ class _Outbox:
     def mark_failed(
         self, message_id: int, *, claim: str, at: datetime, error: str, retry_at: datetime | None
     ) -> bool:
+        check_number(message_id, "message_id")
+        check_identifier(claim, "claim")
         at = utc(at)
         error = check_error(error)
         retry = None if retry_at is None else utc(retry_at, "retry_at")
@@ -447,8 +461,10 @@ class _Mail:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
 
+    # Every method checks its arguments in the SQL adapters' order (the account id first), so that all
+    # adapters name the same bad argument first.
+
     def _rows(self, account_id: str) -> list[_Grant]:
-        check_identifier(account_id, "account_id")
         return self._uow._read().mail.get(account_id, [])
 
     @staticmethod
@@ -462,6 +478,7 @@ class _Mail:
     def reserve(
         self, account_id: str, n: int, *, limit: int, at: datetime, partial: bool = False
     ) -> Reservation:
+        check_identifier(account_id, "account_id")
         at, limit = utc(at), check_count(limit, "limit")
         check_number(n, "n")
         state = self._uow._read()
@@ -480,6 +497,7 @@ class _Mail:
         return _ledger.stored(decision, grant.id)
 
     def release(self, account_id: str, reservation: Reservation, *, at: datetime) -> None:
+        check_identifier(account_id, "account_id")
         at = utc(at)
         reservation = _ledger.check_reservation(reservation)
         rows = self._rows(account_id)
@@ -500,11 +518,13 @@ class _Mail:
         # otherwise it has left the window (and was pruned): releasing it changes nothing
 
     def window(self, account_id: str, *, limit: int, at: datetime) -> MailWindow:
+        check_identifier(account_id, "account_id")
         at, limit = utc(at), check_count(limit, "limit")
         rows = self._rows(account_id)
         return _ledger.window(limit, self._live(rows, to_micros(at)), self._newest(rows))
 
     def entries(self, account_id: str, *, at: datetime) -> list[tuple[datetime, int]]:
+        check_identifier(account_id, "account_id")
         at = utc(at)
         # grant order: by instant, then in the order granted (rows are kept in that order)
         live = sorted(self._live(self._rows(account_id), to_micros(at)), key=lambda row: row[0])

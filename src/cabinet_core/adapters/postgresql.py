@@ -23,14 +23,16 @@ use case); every other driver error becomes :class:`~cabinet_core.errors.Storage
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConcurrencyConflict, ConfigurationError, StorageError
 from ..quotas import DAY_US
-from ._sql import Dialect, SQLUnitOfWork
+from ._sql import Dialect, SQLUnitOfWork, dumps
 
 if TYPE_CHECKING:
     import psycopg
@@ -131,6 +133,10 @@ class _PostgresDialect(Dialect):
     def errors(self) -> tuple[type[Exception], ...]:
         return (_psycopg().Error,)
 
+    def dump_json(self, document: dict[str, Any]) -> str:
+        text = dumps(document)
+        return _positional(document) if _EXPONENT.search(text) else text
+
     def translate(self, exc: Exception, where: str) -> Exception:
         errors = _psycopg().errors
         if isinstance(exc, errors.SerializationFailure | errors.DeadlockDetected):
@@ -165,6 +171,31 @@ class _PostgresDialect(Dialect):
 
 
 _DIALECT = _PostgresDialect()
+
+# a number in exponent form in JSON text (or text that looks like one inside a string: then the slow path
+# below runs for nothing, and is still right)
+_EXPONENT = re.compile(r"\d[eE][-+]?\d")
+
+
+def _positional(document: Any) -> str:
+    """JSON text of ``document`` with every float written with digits and a decimal point, no exponent.
+
+    jsonb keeps numbers as ``numeric``, which has no exponent: ``1e+16`` would come back as the integer
+    ``10000000000000000`` (and ``1e300`` as an integer that is not even equal to it). Written out as
+    ``10000000000000000.0`` it keeps its scale and reads back as the same float.
+    """
+    if isinstance(document, float):
+        text = repr(document)
+        if "e" not in text:
+            return text
+        text = format(Decimal(text), "f")
+        return text if "." in text else f"{text}.0"
+    if isinstance(document, dict):
+        items = (f"{json.dumps(k, ensure_ascii=False)}:{_positional(v)}" for k, v in document.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(document, list):
+        return "[" + ",".join(_positional(item) for item in document) + "]"
+    return json.dumps(document, ensure_ascii=False)
 
 
 class PostgresStorage:
