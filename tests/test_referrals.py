@@ -45,11 +45,13 @@ def rub(amount: str) -> Money:
 
 
 def test_codes_are_fixed_length_url_safe_and_distinct() -> None:
-    """Generated codes are 16 URL-safe characters and never repeat."""
+    """Generated codes are 16 letters and digits (never a leading "-" a command line would take for an
+    option), never repeat, and older codes with "-" or "_" stay valid."""
     codes = {ReferralCode.generate().value for _ in range(5000)}
     assert len(codes) == 5000
-    assert all(re.fullmatch(r"[A-Za-z0-9_-]{16}", c) for c in codes)
+    assert all(re.fullmatch(r"[A-Za-z0-9]{16}", c) for c in codes)
     assert CODE_LENGTH == 16
+    assert ReferralCode("-abc_defghijklmn").value == "-abc_defghijklmn"
 
 
 @pytest.mark.parametrize(

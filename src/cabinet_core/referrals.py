@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import string
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
@@ -38,7 +39,10 @@ __all__ = [
     "referral_link",
 ]
 
-_CODE_BYTES: Final = 12  # 96 bits; base64 without padding: exactly 16 characters
+# New codes use letters and digits only: 62**16 is about 95 bits, and a code never starts with "-" (which a
+# command line would read as an option) or holds "_" (easy to lose in a link). Older codes with "-" or "_"
+# stay valid.
+_CODE_ALPHABET: Final = string.ascii_letters + string.digits
 CODE_LENGTH: Final = 16
 _CODE = re.compile(r"[A-Za-z0-9_-]{16}")
 _ACCOUNT = re.compile(r"[^\x00-\x20\x7f]{1,128}")
@@ -70,7 +74,7 @@ class ReferralCode:
 
     @classmethod
     def generate(cls) -> ReferralCode:
-        return cls(secrets.token_urlsafe(_CODE_BYTES))
+        return cls("".join(secrets.choice(_CODE_ALPHABET) for _ in range(CODE_LENGTH)))
 
     def link(self, base_url: str) -> str:
         return referral_link(base_url, self)
