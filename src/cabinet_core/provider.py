@@ -5,7 +5,6 @@ application version, and the default personal manager. Loaded from TOML, validat
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from datetime import time
 from decimal import Decimal, InvalidOperation
@@ -15,7 +14,8 @@ from typing import Any
 import attrs
 
 from ._time import DEFAULT_TZ, zone
-from .errors import CatalogError, InvalidType
+from ._toml import parse_toml, read_text
+from .errors import CatalogError
 
 __all__ = ["ManagerInfo", "ProviderConfig"]
 
@@ -71,21 +71,13 @@ class ProviderConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> ProviderConfig:
-        p = Path(path)
-        try:
-            return cls.from_toml(p.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise CatalogError(f"cannot read provider settings {str(p)!r}: {exc.strerror}") from exc
+        """Load the provider settings from a TOML file."""
+        return cls.from_toml(read_text(path, "provider settings"))
 
     @classmethod
     def from_toml(cls, text: str) -> ProviderConfig:
-        if not isinstance(text, str):
-            raise InvalidType(f"from_toml expects str, got {type(text).__name__}")
-        try:
-            doc = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise CatalogError(f"provider settings are not valid TOML: {exc}") from exc
-        return cls.from_mapping(doc)
+        """Parse and validate the provider settings; errors name the key and the problem."""
+        return cls.from_mapping(parse_toml(text, "provider settings"))
 
     @classmethod
     def from_mapping(cls, doc: Mapping[str, Any]) -> ProviderConfig:

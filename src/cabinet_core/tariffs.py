@@ -12,7 +12,6 @@ Rules held here (DESIGN.md "Tariffs and the paid term"):
 from __future__ import annotations
 
 import re
-import tomllib
 from calendar import monthrange
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from dateutil.relativedelta import relativedelta
 
 from ._checks import count_field
 from ._time import DEFAULT_TZ, require_aware, utc_field, zone
+from ._toml import parse_toml, read_text
 from .errors import (
     CatalogError,
     CurrencyMismatch,
@@ -325,25 +325,12 @@ class TariffCatalog:
     @classmethod
     def load(cls, path: str | Path) -> TariffCatalog:
         """Load a catalog from a TOML file."""
-        p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CatalogError(f"cannot read tariff catalog {str(p)!r}: {exc.strerror}") from exc
-        except UnicodeDecodeError as exc:
-            raise CatalogError(f"tariff catalog {str(p)!r} is not UTF-8 text") from exc
-        return cls.from_toml(text)
+        return cls.from_toml(read_text(path, "tariff catalog"))
 
     @classmethod
     def from_toml(cls, text: str) -> TariffCatalog:
         """Parse and validate a catalog; errors name the table, the field and the problem."""
-        if not isinstance(text, str):
-            raise InvalidType(f"from_toml expects the TOML text as str, got {type(text).__name__}")
-        try:
-            doc = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise CatalogError(f"tariff catalog is not valid TOML: {exc}") from exc
-        return cls.from_mapping(doc)
+        return cls.from_mapping(parse_toml(text, "tariff catalog"))
 
     @classmethod
     def from_mapping(cls, doc: Mapping[str, Any]) -> TariffCatalog:
