@@ -37,6 +37,7 @@ import attrs
 
 from ._checks import whole
 from ._time import DEFAULT_TZ, require_aware, utc_field, zone
+from ._units import MB, mb_ceil
 from .errors import FeatureNotAvailable, InvalidInput, InvalidType
 
 __all__ = [
@@ -72,7 +73,6 @@ __all__ = [
     "window_fit",
 ]
 
-MB: Final = 1_048_576  # the MB of the page
 DEFAULT_FTP_THRESHOLD_MB: Final = 700
 MIN_WINDOW: Final = timedelta(minutes=30)
 _DAY: Final = timedelta(days=1)
@@ -442,7 +442,7 @@ class FtpRequired(FeatureNotAvailable):
 
 
 def _mb(n_bytes: int) -> str:
-    return f"{-(-n_bytes // MB):,} MB"
+    return f"{mb_ceil(n_bytes):,} MB"
 
 
 @attrs.frozen

@@ -22,6 +22,7 @@ from typing import Any, NoReturn, TextIO
 from urllib.parse import quote, unquote, urlsplit
 
 from ._time import require_aware
+from ._units import MB
 from .errors import CabinetError, ConfigurationError, InvalidInput, InvalidType, NaiveDatetime
 from .money import Money
 from .page import LOCALES, format_money, render_page
@@ -383,7 +384,7 @@ def cmd_configuration(cli: _Cli) -> None:
 
 def cmd_usage(cli: _Cli) -> None:
     a = cli.args
-    disk = None if a.disk_mb is None else a.disk_mb * 1_048_576
+    disk = None if a.disk_mb is None else a.disk_mb * MB
     u = cli.service().record_usage(a.name, users=a.users, disk_bytes=disk, at=cli.now)
     cli.emit({"users": u.users, "disk_bytes": u.disk_bytes}, f"usage: {u.users} users, {u.disk_bytes} bytes")
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Final, TextIO
 
 from ._format import check_locale, clock_range, format_money, number, plural, when
+from ._units import MB, mb_ceil
 from .errors import AccountNotFound, QuotaExceeded
 from .page import render_page
 
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["run_demo"]
 
-MB = 1_048_576
 
 # One line per step; the placeholders are filled with text already formatted for the locale.
 _STEPS: Final[dict[str, dict[str, str]]] = {
@@ -162,7 +162,7 @@ def run_demo(
 
     service.record_usage(name, users=5, disk_bytes=1234 * MB, at=now)
     usage = service.add_users(name, 1, at=now)
-    step("usage", users=plural(usage.users, "user", lang), disk=n(-(-usage.disk_bytes // MB)))
+    step("usage", users=plural(usage.users, "user", lang), disk=n(mb_ceil(usage.disk_bytes)))
     try:
         service.add_users(name, 10, at=now)
     except QuotaExceeded as exc:

@@ -12,11 +12,11 @@ from typing import Final
 
 from ._format import LOCALES, check_locale, format_money, plural, when, zone_label
 from ._format import number as _number
+from ._units import mb_ceil
 from .overview import LeaseStatus, Overview, UsageView
 
 __all__ = ["LOCALES", "format_money", "plural", "render_page"]
 
-MB: Final = 1_048_576
 _BAR = 20
 
 _TEXT: Final[dict[str, dict[str, str]]] = {
@@ -140,10 +140,6 @@ def _bar(view: UsageView) -> str:
     return f"[{'█' * filled}{'░' * (_BAR - filled)}] {pct} %"
 
 
-def _mb(n_bytes: int) -> int:
-    return -(-n_bytes // MB)
-
-
 def render_page(ov: Overview, locale: str = "ru") -> str:
     """The whole personal account page as lines of text."""
     lang = check_locale(locale)
@@ -169,8 +165,8 @@ def render_page(ov: Overview, locale: str = "ru") -> str:
         f"  {_bar(ov.users)}"
     )
     lines.append(
-        f"{t['disk']}: {_number(_mb(ov.disk_bytes.used), lang)} {of} "
-        f"{_number(_mb(ov.disk_bytes.limit), lang)}  {_bar(ov.disk_bytes)}"
+        f"{t['disk']}: {_number(mb_ceil(ov.disk_bytes.used), lang)} {of} "
+        f"{_number(mb_ceil(ov.disk_bytes.limit), lang)}  {_bar(ov.disk_bytes)}"
     )
     lines.append(
         f"{t['mail']}: {_number(ov.mail_24h.used, lang)} {of} "

@@ -23,6 +23,7 @@ import attrs
 
 from ._checks import count_field, whole
 from ._time import require_aware
+from ._units import MB, mb_ceil
 from .errors import InvalidInput, InvalidType, QuotaExceeded
 from .tariffs import Limits
 
@@ -44,8 +45,6 @@ __all__ = [
     "format_mb",
 ]
 
-MB = 1_048_576  # bytes in the MB shown on the page
-
 
 @attrs.frozen
 class Usage:
@@ -57,7 +56,7 @@ class Usage:
 
 def format_mb(n_bytes: int) -> str:
     """Bytes as whole MB, rounded up (a byte over is an MB over), with thousands separators."""
-    return f"{-(-n_bytes // MB):,} MB"
+    return f"{mb_ceil(n_bytes):,} MB"
 
 
 def check_downgrade(usage: Usage, limits: Limits) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ from dateutil.relativedelta import relativedelta
 from ._checks import count_field
 from ._time import DEFAULT_TZ, require_aware, utc_field, zone
 from ._toml import parse_toml, read_text
+from ._units import MB
 from .errors import (
     CatalogError,
     CurrencyMismatch,
@@ -106,7 +107,7 @@ class Limits:
 
     @property
     def disk_bytes(self) -> int:
-        return self.disk_mb * 1_048_576
+        return self.disk_mb * MB
 
 
 def _check_features(value: object) -> frozenset[str]:
